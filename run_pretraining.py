@@ -1,0 +1,152 @@
+"""BERT pretraining (masked LM + next sentence prediction) on TFRecords from create_pretraining_data.py.
+
+  python run_pretraining.py --bert_config_file=bert_config.json --input_files_dir=data/training \
+      --eval_files_dir=data/test --output_dir=results/phase1 --do_train --do_eval \
+      --train_batch_size=64 --max_seq_length=128 --max_predictions_per_seq=20 \
+      --num_train_steps=7038 --num_warmup_steps=2000 --learning_rate=6e-3 --optimizer_type=lamb \
+      --num_accumulation_steps=128 --horovod --amp --use_xla
+
+Phase 2 (longer sequences) starts from phase 1's weights: pass its final checkpoint as --init_checkpoint with
+a new --output_dir; the optimizer slots and the step counter start fresh.
+"""
+
+import os
+
+from absl import app
+from absl import flags
+import tensorflow as tf
+
+import modeling
+from utils import training
+
+tf1 = tf.compat.v1
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("bert_config_file", None, "bert_config.json of the model to pretrain.")
+flags.DEFINE_string("input_files_dir", None, "Directory (or glob, or comma list) of training TFRecords.")
+flags.DEFINE_string("eval_files_dir", None, "Directory (or glob, or comma list) of evaluation TFRecords.")
+flags.DEFINE_string("output_dir", None, "Where checkpoints and logs go; a run resumes from it.")
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start from.")
+flags.DEFINE_integer("max_seq_length", 128, "Sequence length of the TFRecords.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")
+flags.DEFINE_bool("do_train", False, "Whether to train.")
+flags.DEFINE_bool("do_eval", False, "Whether to evaluate on --eval_files_dir.")
+flags.DEFINE_integer("train_batch_size", 32, "Micro-batch size per worker.")
+flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
+flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (used as given: never scaled by worker count).")
+flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
+flags.DEFINE_integer("num_warmup_steps", 10000, "Updates of linear learning-rate warmup.")
+flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
+flags.DEFINE_integer("keep_checkpoint_max", 5, "Newest checkpoints kept.")
+flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
+flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches at most.")
+flags.DEFINE_enum("optimizer_type", "lamb", ["lamb", "adam"], "Optimizer.")
+flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one update.")
+flags.DEFINE_bool("allreduce_post_accumulation", False,
+                  "All-reduce the accumulated gradient once per update instead of every micro-batch.")
+flags.DEFINE_float("init_loss_scale", 2.0 ** 32, "Initial dynamic loss scale with --amp.")
+flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
+flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
+flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
+flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
+flags.DEFINE_bool("report_loss", True, "Also log the masked-LM and next-sentence losses separately.")
+flags.DEFINE_integer("seed", 12345, "Graph-level random seed (dropout, shuffling).")
+
+
+def name_to_features(max_seq_length, max_predictions_per_seq):
+  """The TFRecord features create_pretraining_data.py writes."""
+  s, p = max_seq_length, max_predictions_per_seq
+  return {
+      "input_ids": tf.io.FixedLenFeature([s], tf.int64),
+      "input_mask": tf.io.FixedLenFeature([s], tf.int64),
+      "segment_ids": tf.io.FixedLenFeature([s], tf.int64),
+      "masked_lm_positions": tf.io.FixedLenFeature([p], tf.int64),
+      "masked_lm_ids": tf.io.FixedLenFeature([p], tf.int64),
+      "masked_lm_weights": tf.io.FixedLenFeature([p], tf.float32),
+      "next_sentence_labels": tf.io.FixedLenFeature([1], tf.int64),
+  }
+
+
+def model_fn_builder(bert_config, report_loss):
+  """Returns the pretraining model_fn: BERT with the shared masked-LM and next-sentence heads."""
+
+  def model_fn(features, mode):
+    model = modeling.BertModel(
+        config=bert_config, is_training=(mode == training.TRAIN), input_ids=features["input_ids"],
+        input_mask=features["input_mask"], token_type_ids=features["segment_ids"])
+    mlm_loss, mlm_example_loss, mlm_log_probs = modeling.get_masked_lm_output(
+        bert_config, model.get_sequence_output(), model.get_embedding_table(),
+        features["masked_lm_positions"], features["masked_lm_ids"], features["masked_lm_weights"])
+    nsp_loss, nsp_example_loss, nsp_log_probs = modeling.get_next_sentence_output(
+        bert_config, model.get_pooled_output(), features["next_sentence_labels"])
+    total_loss = mlm_loss + nsp_loss
+    if mode == training.TRAIN:
+      scalars = {"masked_lm_loss": mlm_loss, "next_sentence_loss": nsp_loss} if report_loss else {}
+      return training.ModelSpec(loss=total_loss, scalars=scalars)
+
+    mlm_weights = tf.reshape(features["masked_lm_weights"], [-1])                 # [B*P]
+    mlm_pred = tf.argmax(mlm_log_probs, axis=-1, output_type=tf.int32)            # [B*P]
+    nsp_labels = tf.reshape(features["next_sentence_labels"], [-1])               # [B]
+    nsp_pred = tf.argmax(nsp_log_probs, axis=-1, output_type=tf.int32)            # [B]
+    metrics = {
+        "masked_lm_accuracy": tf1.metrics.accuracy(
+            tf.reshape(features["masked_lm_ids"], [-1]), mlm_pred, weights=mlm_weights),
+        "masked_lm_loss": tf1.metrics.mean(mlm_example_loss, weights=mlm_weights),
+        "next_sentence_accuracy": tf1.metrics.accuracy(nsp_labels, nsp_pred),
+        "next_sentence_loss": tf1.metrics.mean(nsp_example_loss),
+    }
+    return training.ModelSpec(loss=total_loss, eval_metrics=metrics)
+
+  return model_fn
+
+
+def main(_):
+  tf1.disable_eager_execution()
+  if not FLAGS.do_train and not FLAGS.do_eval:
+    raise ValueError("at least one of --do_train and --do_eval must be set")
+  for flag in ["bert_config_file", "output_dir"] + (["input_files_dir"] if FLAGS.do_train else []) + (
+      ["eval_files_dir"] if FLAGS.do_eval else []):
+    if not getattr(FLAGS, flag):
+      raise ValueError("--%s is required" % flag)
+  bert_config = modeling.BertConfig.from_json_file(FLAGS.bert_config_file)
+  if FLAGS.max_seq_length > bert_config.max_position_embeddings:
+    raise ValueError("--max_seq_length=%d exceeds max_position_embeddings=%d of %s" % (
+        FLAGS.max_seq_length, bert_config.max_position_embeddings, FLAGS.bert_config_file))
+  run_config = training.RunConfig(
+      output_dir=FLAGS.output_dir, init_checkpoint=FLAGS.init_checkpoint,
+      save_checkpoints_steps=FLAGS.save_checkpoints_steps, keep_checkpoint_max=FLAGS.keep_checkpoint_max,
+      display_loss_steps=FLAGS.display_loss_steps,
+      dllog_path=FLAGS.dllog_path or os.path.join(FLAGS.output_dir, "bert_dllog.json"),
+      horovod=FLAGS.horovod, amp=FLAGS.amp, use_xla=FLAGS.use_xla, seed=FLAGS.seed)
+  runtime = training.init_runtime(run_config)
+  features = name_to_features(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq)
+  model_fn = model_fn_builder(bert_config, FLAGS.report_loss)
+  training.log_flags(runtime, FLAGS)
+
+  if FLAGS.do_train:
+    train_files = training.list_input_files(FLAGS.input_files_dir, "input_files_dir")
+    input_fn = training.tfrecord_input_fn(train_files, features, FLAGS.train_batch_size, True, runtime)
+    optimizer = training.OptimizerConfig(
+        learning_rate=FLAGS.learning_rate, num_train_steps=FLAGS.num_train_steps,
+        num_warmup_steps=FLAGS.num_warmup_steps, optimizer_type=FLAGS.optimizer_type,
+        num_accumulation_steps=FLAGS.num_accumulation_steps,
+        allreduce_post_accumulation=FLAGS.allreduce_post_accumulation,
+        init_loss_scale=FLAGS.init_loss_scale)
+    result = training.train(model_fn, input_fn, run_config, runtime, optimizer, FLAGS.train_batch_size)
+    runtime.logger.log((), result)
+
+  if FLAGS.do_eval and runtime.is_chief:
+    eval_files = training.list_input_files(FLAGS.eval_files_dir, "eval_files_dir")
+    input_fn = training.tfrecord_input_fn(eval_files, features, FLAGS.eval_batch_size, False, runtime)
+    checkpoint = (training.latest_checkpoint(FLAGS.output_dir) if FLAGS.do_train
+                  else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))
+    result = training.evaluate(model_fn, input_fn, runtime, checkpoint, FLAGS.max_eval_steps)
+    runtime.logger.log((), result)
+    with tf.io.gfile.GFile(os.path.join(FLAGS.output_dir, "eval_results.txt"), "w") as f:
+      for key in sorted(result):
+        f.write("%s = %s\n" % (key, result[key]))
+  runtime.logger.close()
+
+
+if __name__ == "__main__":
+  training.run_main(main)

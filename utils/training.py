@@ -1,0 +1,462 @@
+"""The one training loop every run_*.py shares: runtime set-up, TFRecord input, train / evaluate / predict.
+
+A task supplies a `model_fn(features, mode)` returning a `ModelSpec` and an input function; this module does
+the rest, the same way for every task:
+
+  * Horovod, XLA and AMP set-up in one place (`init_runtime`);
+  * TFRecord input sharded by Horovod rank, with repeat / shuffle / interleave for training (`tfrecord_input_fn`),
+    and a check that the files hold the features the task expects, naming the file when they don't;
+  * weights from `init_checkpoint` by variable name on rank 0, then broadcast to every rank;
+  * `optimization.create_optimizer` (LAMB or Adam, accumulation, loss scaling) on the task's loss;
+  * MonitoredTrainingSession with checkpoints every `save_checkpoints_steps` (TF writes the data and index
+    under temporary names and updates the `checkpoint` file last, so a killed run resumes from the last
+    complete checkpoint), automatic resume from `output_dir`, progress / throughput / ETA logging to stdout,
+    dllogger JSON lines and TensorBoard.
+"""
+
+import collections
+import dataclasses
+import glob
+import os
+import struct
+import sys
+
+from absl import app
+import numpy as np
+import tensorflow as tf
+
+import optimization
+from utils import graph_names
+from utils import hooks as hooks_lib
+from utils.dllogger import DLLogger
+
+tf1 = tf.compat.v1
+
+TRAIN, EVAL, PREDICT = "train", "eval", "predict"
+
+
+@dataclasses.dataclass
+class RunConfig:
+  """What every run_*.py passes to the loop (from its flags)."""
+  output_dir: str
+  init_checkpoint: str = None
+  save_checkpoints_steps: int = 1000
+  keep_checkpoint_max: int = 5
+  display_loss_steps: int = 10
+  dllog_path: str = None
+  horovod: bool = False
+  amp: bool = False
+  use_xla: bool = False
+  seed: int = 12345
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+  """Arguments of `optimization.create_optimizer` other than the loss."""
+  learning_rate: float
+  num_train_steps: int
+  num_warmup_steps: int
+  optimizer_type: str = "adam"
+  num_accumulation_steps: int = 1
+  allreduce_post_accumulation: bool = False
+  init_loss_scale: float = 2.0 ** 32
+  weight_decay_rate: float = 0.01
+
+
+class ModelSpec(collections.namedtuple("ModelSpec", "loss predictions eval_metrics scalars")):
+  """What a task's model_fn returns.
+
+  loss: scalar float tensor (TRAIN, EVAL).
+  predictions: dict name -> tensor with the batch as first axis (PREDICT).
+  eval_metrics: dict name -> (value tensor, update op), e.g. from tf.compat.v1.metrics (EVAL).
+  scalars: dict name -> scalar tensor logged with the loss during training (e.g. masked_lm_loss).
+  """
+
+  def __new__(cls, loss=None, predictions=None, eval_metrics=None, scalars=None):
+    return super().__new__(cls, loss, predictions, eval_metrics or {}, scalars or {})
+
+
+class Runtime(object):
+  """The process's place in the job: Horovod rank and size, session config, logger."""
+
+  def __init__(self, config):
+    self.config = config
+    self.hvd = None
+    self.rank, self.size, self.local_rank = 0, 1, 0
+    if config.horovod:
+      import horovod.tensorflow as hvd
+      hvd.init()
+      self.hvd = hvd
+      self.rank, self.size, self.local_rank = hvd.rank(), hvd.size(), hvd.local_rank()
+    self.is_chief = self.rank == 0
+    if config.use_xla and "--tf_xla_cpu_global_jit" not in os.environ.get("TF_XLA_FLAGS", ""):
+      # XLA auto-clustering skips CPU ops unless this flag is set before the first session.
+      os.environ["TF_XLA_FLAGS"] = (os.environ.get("TF_XLA_FLAGS", "") +
+                                    " --tf_xla_cpu_global_jit").strip()
+    self.has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    dllog = config.dllog_path if self.is_chief else None
+    self.logger = DLLogger(dllog, echo=self.is_chief)
+    if config.amp and not self.has_gpu:
+      self.log_text("--amp on a machine without GPU: loss scaling is on, but compute stays float32 "
+                    "(float16 auto mixed precision is GPU-only)")
+
+  def log_text(self, text):
+    if self.is_chief:
+      print(text, flush=True)
+
+  def session_config(self):
+    """A ConfigProto with the GPU of this rank, XLA and AMP as requested."""
+    config = tf1.ConfigProto(allow_soft_placement=True)
+    if self.has_gpu:
+      config.gpu_options.allow_growth = True
+      if self.hvd is not None:
+        config.gpu_options.visible_device_list = str(self.local_rank)
+      if self.config.amp:
+        config.graph_options.rewrite_options.auto_mixed_precision = 1   # RewriterConfig.ON
+    if self.config.use_xla:
+      config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
+    return config
+
+
+def init_runtime(config):
+  """Sets up Horovod, XLA and AMP for this process; returns its `Runtime`."""
+  return Runtime(config)
+
+
+# -------------------------------------------------------------------------------------------- input
+
+def list_input_files(pattern, flag_name):
+  """Expands a directory, a glob or a comma-separated list into a sorted list of files.
+
+  Raises:
+    ValueError: naming `flag_name` and the pattern when nothing exists or a file is empty.
+  """
+  files = []
+  for part in [p for p in str(pattern or "").split(",") if p]:
+    if os.path.isdir(part):
+      files.extend(os.path.join(part, f) for f in os.listdir(part)
+                   if not f.startswith(".") and os.path.isfile(os.path.join(part, f)))
+    else:
+      files.extend(glob.glob(part))
+  files = sorted(set(files))
+  if not files:
+    raise ValueError("--%s=%s: no input files found" % (flag_name, pattern))
+  empty = [f for f in files if os.path.getsize(f) == 0]
+  if empty:
+    raise ValueError("--%s: input file %s is empty" % (flag_name, empty[0]))
+  return files
+
+
+def check_tfrecord_features(path, name_to_features):
+  """Checks that the first record of `path` holds the expected features with the expected lengths.
+
+  Raises:
+    ValueError: naming the file and the feature that does not match.
+  """
+  record = _first_record(path)
+  try:
+    example = tf.train.Example.FromString(record)
+  except Exception as e:  # noqa: BLE001 -- protobuf raises DecodeError
+    raise ValueError("%s is not a TFRecord file of tf.train.Example: %s" % (path, e)) from None
+  features = example.features.feature
+  for name, spec in name_to_features.items():
+    if name not in features:
+      raise ValueError("%s: records have no feature '%s' (they have: %s)" %
+                       (path, name, ", ".join(sorted(features))))
+    kind = features[name].WhichOneof("kind")
+    values = getattr(features[name], kind).value if kind else []
+    want = "int64_list" if spec.dtype in (tf.int64, tf.int32) else "float_list"
+    if kind != want:
+      raise ValueError("%s: feature '%s' is %s, expected %s" % (path, name, kind, want))
+    length = int(np.prod(spec.shape)) if spec.shape else 1
+    if len(values) != length:
+      raise ValueError("%s: feature '%s' has %d values, expected %d (was the data made with another "
+                       "--max_seq_length / --max_predictions_per_seq?)" % (path, name, len(values), length))
+
+
+def _first_record(path):
+  """The first record of a TFRecord file (length, length CRC, data, data CRC), without TF ops."""
+  with tf.io.gfile.GFile(path, "rb") as f:
+    header = f.read(12)
+    if len(header) < 12:
+      raise ValueError("%s holds no records" % path)
+    length = struct.unpack("<Q", header[:8])[0]
+    record = f.read(length)
+  if len(record) != length:
+    raise ValueError("%s is not a TFRecord file (record of %d bytes truncated)" % (path, length))
+  return record
+
+
+def decode_record(record, name_to_features):
+  """Parses one serialized tf.train.Example; int64 features become int32."""
+  example = tf.io.parse_single_example(record, name_to_features)
+  return {k: tf.cast(v, tf.int32) if v.dtype == tf.int64 else v for k, v in example.items()}
+
+
+def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, runtime,
+                      shuffle_buffer=1000, cycle_length=4, repeat=None):
+  """Returns an input function giving batches of the features in `input_files`.
+
+  Training (and `repeat=True`): files are sharded by Horovod rank when there are enough of them (records
+  otherwise), shuffled, interleaved, repeated, and batched with drop_remainder so every step has the same
+  shape. Evaluation/prediction: files are read in order, once, the last batch kept.
+  """
+  repeat = is_training if repeat is None else repeat
+  for path in input_files[:1]:
+    check_tfrecord_features(path, name_to_features)
+
+  def input_fn():
+    if is_training:
+      d = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
+      if len(input_files) >= runtime.size:
+        d = d.shard(runtime.size, runtime.rank)
+        d = d.shuffle(len(input_files), seed=runtime.config.seed, reshuffle_each_iteration=True)
+        if repeat:
+          d = d.repeat()
+        d = d.interleave(tf.data.TFRecordDataset, cycle_length=min(cycle_length, len(input_files)),
+                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+      else:
+        d = tf.data.TFRecordDataset(input_files).shard(runtime.size, runtime.rank)
+        if repeat:
+          d = d.repeat()
+      d = d.shuffle(shuffle_buffer, seed=runtime.config.seed + runtime.rank)
+    else:
+      d = tf.data.TFRecordDataset(input_files)
+      if repeat:
+        d = d.repeat()
+    d = d.map(lambda r: decode_record(r, name_to_features), num_parallel_calls=tf.data.AUTOTUNE)
+    d = d.batch(batch_size, drop_remainder=is_training)
+    return d.prefetch(tf.data.AUTOTUNE)
+
+  return input_fn
+
+
+# ------------------------------------------------------------------------------------- checkpoints
+
+def resolve_checkpoint(path):
+  """Returns a checkpoint prefix for a prefix or a directory (its latest or bert_model.ckpt)."""
+  if path is None:
+    return None
+  if tf.io.gfile.isdir(path):
+    found = tf.train.latest_checkpoint(path)
+    if found is None and tf.io.gfile.exists(os.path.join(path, "bert_model.ckpt.index")):
+      found = os.path.join(path, "bert_model.ckpt")
+    if found is None:
+      raise ValueError("--init_checkpoint=%s: directory holds no checkpoint" % path)
+    return found
+  if not tf.io.gfile.exists(path + ".index"):
+    raise ValueError("--init_checkpoint=%s: no such checkpoint (%s.index missing)" % (path, path))
+  return path
+
+
+def init_from_checkpoint(checkpoint, variables, runtime, required_prefix="bert/"):
+  """Initializes `variables` from `checkpoint` by name (call before the session is created).
+
+  Variables missing from the checkpoint keep their initializers (task heads, optimizer slots); a name
+  present with another shape means the config disagrees with the checkpoint and is an error, as is a
+  checkpoint that provides none of the variables under `required_prefix`.
+
+  Returns:
+    The list of variable names initialized from the checkpoint.
+  """
+  checkpoint = resolve_checkpoint(checkpoint)
+  shapes = dict(tf.train.list_variables(checkpoint))
+  assignment = collections.OrderedDict()
+  for var in variables:
+    name = var.op.name
+    if name not in shapes:
+      continue
+    if list(shapes[name]) != var.shape.as_list():
+      raise ValueError("--init_checkpoint=%s: variable %s has shape %s in the checkpoint but %s in the "
+                       "model; does --bert_config_file match the checkpoint?" %
+                       (checkpoint, name, shapes[name], var.shape.as_list()))
+    assignment[name] = var
+  wanted = [v.op.name for v in variables if v.op.name.startswith(required_prefix)]
+  if wanted and not any(n.startswith(required_prefix) for n in assignment):
+    raise ValueError("--init_checkpoint=%s provides none of the model's %s variables (e.g. %s)" %
+                     (checkpoint, required_prefix, wanted[0]))
+  if runtime.is_chief:
+    tf1.train.init_from_checkpoint(checkpoint, assignment)
+  missing = [v.op.name for v in variables if v.op.name not in assignment]
+  runtime.log_text("init_checkpoint %s: %d variables loaded, %d initialized fresh%s" % (
+      checkpoint, len(assignment), len(missing),
+      (" (" + ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "") + ")") if missing else ""))
+  return list(assignment)
+
+
+# ---------------------------------------------------------------------------------------- the loops
+
+def _build(model_fn, input_fn, mode, runtime):
+  tf1.set_random_seed(runtime.config.seed)
+  features = tf1.data.make_one_shot_iterator(input_fn()).get_next()
+  return features, model_fn(features, mode)
+
+
+def train(model_fn, input_fn, run_config, runtime, optimizer_config, batch_size, hooks=()):
+  """Trains until the global step reaches `optimizer_config.num_train_steps`, resuming from `output_dir`.
+
+  Args:
+    model_fn: function(features, mode) -> ModelSpec with `loss`.
+    input_fn: function() -> tf.data.Dataset of feature dicts (per-rank micro-batches of `batch_size`).
+    run_config: `RunConfig`.
+    runtime: `Runtime` from `init_runtime`.
+    optimizer_config: `OptimizerConfig`.
+    batch_size: per-rank micro-batch size (for throughput).
+    hooks: extra SessionRunHooks.
+
+  Returns:
+    dict with the final global step, loss and average training throughput (sentences/sec).
+  """
+  oc = optimizer_config
+  os.makedirs(run_config.output_dir, exist_ok=True)
+  with tf.Graph().as_default():
+    _, spec = _build(model_fn, input_fn, TRAIN, runtime)
+    loss = spec.loss
+    resume = tf.train.latest_checkpoint(run_config.output_dir)
+    if run_config.init_checkpoint and not resume:
+      init_from_checkpoint(run_config.init_checkpoint, tf1.global_variables(), runtime)
+    if resume:
+      runtime.log_text("resuming from %s" % resume)
+    train_op = optimization.create_optimizer(
+        loss, oc.learning_rate, oc.num_train_steps, oc.num_warmup_steps, hvd=runtime.hvd,
+        amp=run_config.amp, num_accumulation_steps=oc.num_accumulation_steps,
+        optimizer_type=oc.optimizer_type, allreduce_post_accumulation=oc.allreduce_post_accumulation,
+        init_loss_scale=oc.init_loss_scale, weight_decay_rate=oc.weight_decay_rate)
+    graph = tf1.get_default_graph()
+    global_step = tf1.train.get_global_step()
+    scalars = collections.OrderedDict([("loss", loss)])
+    scalars.update(spec.scalars)
+    scalars["learning_rate"] = graph.get_tensor_by_name(graph_names.LEARNING_RATE + ":0")
+    if run_config.amp:
+      scalars["loss_scale"] = graph.get_tensor_by_name(graph_names.LOSS_SCALE + ":0")
+    for name, tensor in scalars.items():
+      tf1.summary.scalar(name, tensor)
+
+    all_hooks = [tf1.train.StopAtStepHook(last_step=oc.num_train_steps)]
+    if not run_config.amp:   # with loss scaling a non-finite step is skipped instead
+      all_hooks.append(_NanLossHook(loss))
+    if runtime.hvd is not None:
+      all_hooks.append(hooks_lib.BroadcastGlobalVariablesHook(runtime.hvd, 0))
+    progress = hooks_lib.ProgressHook(
+        scalars, global_step, batch_size * runtime.size, oc.num_train_steps,
+        run_config.display_loss_steps, runtime.logger,
+        summary_writer=tf1.summary.FileWriterCache.get(run_config.output_dir) if runtime.is_chief
+        else None, checkpoint_every=run_config.save_checkpoints_steps)
+    all_hooks.append(progress)
+    all_hooks.extend(hooks)
+    scaffold = tf1.train.Scaffold(saver=tf1.train.Saver(max_to_keep=run_config.keep_checkpoint_max,
+                                                        save_relative_paths=True))
+    final = {}
+    with tf1.train.MonitoredTrainingSession(
+        checkpoint_dir=run_config.output_dir if runtime.is_chief else None,
+        scaffold=scaffold, hooks=all_hooks, config=runtime.session_config(),
+        save_checkpoint_steps=run_config.save_checkpoints_steps if runtime.is_chief else None,
+        save_checkpoint_secs=None,
+        save_summaries_steps=run_config.display_loss_steps if runtime.is_chief else None,
+        log_step_count_steps=None) as sess:
+      while not sess.should_stop():
+        _, final["loss"] = sess.run([train_op, loss])
+  final["global_step"] = progress.last_step if progress.last_step is not None else oc.num_train_steps
+  final.update(progress.summary())
+  return final
+
+
+class _NanLossHook(tf1.train.SessionRunHook):
+  """Stops with a clear error when the loss becomes NaN."""
+
+  def __init__(self, loss):
+    self._loss = loss
+
+  def before_run(self, run_context):
+    return tf1.train.SessionRunArgs(self._loss)
+
+  def after_run(self, run_context, run_values):
+    if np.isnan(run_values.results):
+      raise RuntimeError("training loss is NaN; lower --learning_rate or use --amp loss scaling")
+
+
+def _restore_session(runtime, checkpoint):
+  """A session with global variables from `checkpoint` (those it holds) and initialized locals."""
+  checkpoint = resolve_checkpoint(checkpoint)
+  available = dict(tf.train.list_variables(checkpoint))
+  restore = {v.op.name: v for v in tf1.global_variables() if v.op.name in available}
+  missing = [v.op.name for v in tf1.global_variables() if v.op.name not in available]
+  if missing:
+    runtime.log_text("checkpoint %s lacks %d variables, left at their initializers: %s" % (
+        checkpoint, len(missing), ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")))
+  sess = tf1.Session(config=runtime.session_config())
+  sess.run([tf1.global_variables_initializer(), tf1.local_variables_initializer()])
+  tf1.train.Saver(restore).restore(sess, checkpoint)
+  return sess, checkpoint
+
+
+def evaluate(model_fn, input_fn, runtime, checkpoint, max_steps=None):
+  """Runs the eval metrics of `model_fn` over the input (or `max_steps` batches) at `checkpoint`.
+
+  Returns:
+    dict metric name -> float, plus "eval_batches".
+  """
+  with tf.Graph().as_default():
+    _, spec = _build(model_fn, input_fn, EVAL, runtime)
+    values = {k: v[0] for k, v in spec.eval_metrics.items()}
+    updates = [v[1] for v in spec.eval_metrics.values()]
+    sess, checkpoint = _restore_session(runtime, checkpoint)
+    batches = 0
+    with sess:
+      while max_steps is None or batches < max_steps:
+        try:
+          sess.run(updates)
+        except tf.errors.OutOfRangeError:
+          break
+        batches += 1
+      result = {k: float(v) for k, v in sess.run(values).items()}
+  result["eval_batches"] = batches
+  return result
+
+
+def predict(model_fn, input_fn, runtime, checkpoint):
+  """Yields one dict of numpy values per example (the batch axis unrolled) at `checkpoint`."""
+  with tf.Graph().as_default():
+    _, spec = _build(model_fn, input_fn, PREDICT, runtime)
+    sess, _ = _restore_session(runtime, checkpoint)
+    with sess:
+      while True:
+        try:
+          batch = sess.run(spec.predictions)
+        except tf.errors.OutOfRangeError:
+          return
+        n = len(next(iter(batch.values())))
+        for i in range(n):
+          yield {k: v[i] for k, v in batch.items()}
+
+
+def latest_checkpoint(output_dir):
+  """The newest checkpoint in `output_dir`, or a ValueError naming the directory."""
+  found = tf.train.latest_checkpoint(output_dir)
+  if found is None:
+    raise ValueError("no checkpoint in %s to evaluate; train first or pass --init_checkpoint" % output_dir)
+  return found
+
+
+def log_flags(runtime, flag_values):
+  """Logs the main module's flags as dllogger PARAMETER lines."""
+  params = {f.name: f.value for f in flag_values.get_key_flags_for_module(sys.argv[0])
+            if f.value is not None}
+  runtime.logger.log("PARAMETER", params, verbose_text="%s on %d worker(s): %s" % (
+      os.path.basename(sys.argv[0]), runtime.size,
+      " ".join("--%s=%s" % kv for kv in sorted(params.items()))))
+
+
+def run_main(main):
+  """Runs `main` under absl; a ValueError (bad flag, file or data, named in its message) prints as one
+  line and exits with status 2 instead of a traceback."""
+
+  def wrapped(argv):
+    tf.get_logger().propagate = False   # TF's logger has its own handler; absl's would print twice
+    try:
+      return main(argv)
+    except ValueError as e:
+      print("%s: error: %s" % (os.path.basename(sys.argv[0]), e), file=sys.stderr, flush=True)
+      sys.exit(2)
+
+  app.run(wrapped)
