@@ -16,7 +16,7 @@ from conftest import ROOT, SAMPLES
 PYTHON = sys.executable
 VOCAB = os.path.join(SAMPLES, "vocab", "bert-base-uncased-vocab.txt")
 TRAIN_TEXT = os.path.join(SAMPLES, "pretrain", "gutenberg_sample.txt")
-HELDOUT_TEXT = os.path.join(SAMPLES, "pretrain_heldout", "chesterton_brown_sample.txt")
+HELDOUT_TEXT = os.path.join(SAMPLES, "pretrain_heldout", "chesterton_thursday_sample.txt")
 SEQ, PRED = 64, 10
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
 
