@@ -53,15 +53,9 @@ flags.DEFINE_float("num_train_epochs", 3.0, "Passes over the training set.")
 flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
 flags.DEFINE_enum("optimizer_type", "adam", ["adam", "lamb"], "Optimizer (adam: Google's AdamW).")
 flags.DEFINE_float("weight_decay_rate", 0.01, "Decoupled weight decay (not on LayerNorm and biases).")
-flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
-flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
 flags.DEFINE_bool("trim_padding", True, "Cut every batch to its longest real sequence (dynamic padding); "
                   "in training, batch examples of similar length together so little padding is left.")
-flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
-flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
-flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
-flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
-flags.DEFINE_integer("seed", 12345, "Graph-level random seed (head initialization, dropout, shuffling).")
+training.define_run_flags()
 
 SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
 BUCKET_WIDTH = 16  # Training batches hold examples whose lengths fall in the same 16-token bucket.
@@ -194,11 +188,7 @@ def main(_):
   tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
   os.makedirs(FLAGS.output_dir, exist_ok=True)
 
-  run_config = training.RunConfig(
-      output_dir=FLAGS.output_dir, init_checkpoint=FLAGS.init_checkpoint,
-      save_checkpoints_steps=FLAGS.save_checkpoints_steps, display_loss_steps=FLAGS.display_loss_steps,
-      dllog_path=FLAGS.dllog_path or os.path.join(FLAGS.output_dir, "bert_dllog.json"),
-      horovod=FLAGS.horovod, amp=FLAGS.amp, use_xla=FLAGS.use_xla, seed=FLAGS.seed)
+  run_config = training.run_config_from_flags(FLAGS)
   runtime = training.init_runtime(run_config)
   model_fn = model_fn_builder(bert_config, processor.num_labels(), processor.is_regression)
   training.log_flags(runtime, FLAGS)

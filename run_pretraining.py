@@ -36,21 +36,14 @@ flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
 flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (used as given: never scaled by worker count).")
 flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
 flags.DEFINE_integer("num_warmup_steps", 10000, "Updates of linear learning-rate warmup.")
-flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
-flags.DEFINE_integer("keep_checkpoint_max", 5, "Newest checkpoints kept.")
-flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
 flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches at most.")
 flags.DEFINE_enum("optimizer_type", "lamb", ["lamb", "adam"], "Optimizer.")
 flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one update.")
 flags.DEFINE_bool("allreduce_post_accumulation", False,
                   "All-reduce the accumulated gradient once per update instead of every micro-batch.")
 flags.DEFINE_float("init_loss_scale", 2.0 ** 32, "Initial dynamic loss scale with --amp.")
-flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
-flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
-flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
-flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
 flags.DEFINE_bool("report_loss", True, "Also log the masked-LM and next-sentence losses separately.")
-flags.DEFINE_integer("seed", 12345, "Graph-level random seed (dropout, shuffling).")
+training.define_run_flags()
 
 
 def name_to_features(max_seq_length, max_predictions_per_seq):
@@ -112,12 +105,7 @@ def main(_):
   if FLAGS.max_seq_length > bert_config.max_position_embeddings:
     raise ValueError("--max_seq_length=%d exceeds max_position_embeddings=%d of %s" % (
         FLAGS.max_seq_length, bert_config.max_position_embeddings, FLAGS.bert_config_file))
-  run_config = training.RunConfig(
-      output_dir=FLAGS.output_dir, init_checkpoint=FLAGS.init_checkpoint,
-      save_checkpoints_steps=FLAGS.save_checkpoints_steps, keep_checkpoint_max=FLAGS.keep_checkpoint_max,
-      display_loss_steps=FLAGS.display_loss_steps,
-      dllog_path=FLAGS.dllog_path or os.path.join(FLAGS.output_dir, "bert_dllog.json"),
-      horovod=FLAGS.horovod, amp=FLAGS.amp, use_xla=FLAGS.use_xla, seed=FLAGS.seed)
+  run_config = training.run_config_from_flags(FLAGS)
   runtime = training.init_runtime(run_config)
   features = name_to_features(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq)
   model_fn = model_fn_builder(bert_config, FLAGS.report_loss)

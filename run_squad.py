@@ -67,8 +67,6 @@ flags.DEFINE_float("learning_rate", 5e-6, "Peak Adam learning rate (used as give
 flags.DEFINE_float("num_train_epochs", 2.0, "Passes over the training windows.")
 flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
 flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one optimizer update.")
-flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
-flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
 flags.DEFINE_integer("n_best_size", 20, "Candidate answers kept per question (nbest_predictions.json).")
 flags.DEFINE_integer("max_answer_length", 30, "Longest answer in WordPiece tokens.")
 flags.DEFINE_bool("verbose_logging", False, "Log answers that cannot be mapped back onto the passage.")
@@ -76,11 +74,6 @@ flags.DEFINE_bool("version_2_with_negative", False, "SQuAD 2.0: questions may ha
 flags.DEFINE_string("null_score_diff_threshold", "0.0",
                     "SQuAD 2.0 no-answer threshold: a number, 'auto' (best F1 on the labelled predict file) "
                     "or the eval_results.json of an earlier run (reuses its best_f1_thresh).")
-flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
-flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
-flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
-flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
-flags.DEFINE_integer("seed", 12345, "Random seed (example shuffling, dropout).")
 flags.DEFINE_bool("export_triton", False,
                   "Export the checkpoint as a Triton model repository entry under <output_dir>/triton_models.")
 flags.DEFINE_string("triton_model_name", "bert", "Triton model name (folder and config name).")
@@ -94,6 +87,7 @@ flags.DEFINE_bool("interactive", False, "Answer --question (or stdin questions) 
 flags.DEFINE_string("context", None, "--interactive: the passage.")
 flags.DEFINE_string("context_file", None, "--interactive: a UTF-8 text file holding the passage.")
 flags.DEFINE_string("question", None, "--interactive: the question (default: one per line from stdin).")
+training.define_run_flags()
 
 _SERVING_INPUTS = ("unique_ids", "input_ids", "input_mask", "segment_ids")
 
@@ -527,11 +521,7 @@ def main(_):
     raise ValueError("--output_dir is required")
   train_file = _require_file("train_file") if FLAGS.do_train else None
   predict_file = _require_file("predict_file") if FLAGS.do_predict else None
-  run_config = training.RunConfig(
-      output_dir=FLAGS.output_dir, init_checkpoint=FLAGS.init_checkpoint,
-      save_checkpoints_steps=FLAGS.save_checkpoints_steps, display_loss_steps=FLAGS.display_loss_steps,
-      dllog_path=FLAGS.dllog_path or os.path.join(FLAGS.output_dir, "bert_dllog.json"),
-      horovod=FLAGS.horovod, amp=FLAGS.amp, use_xla=FLAGS.use_xla, seed=FLAGS.seed)
+  run_config = training.run_config_from_flags(FLAGS)
   runtime = training.init_runtime(run_config)
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   training.log_flags(runtime, FLAGS)

@@ -22,6 +22,7 @@ import struct
 import sys
 
 from absl import app
+from absl import flags
 import numpy as np
 import tensorflow as tf
 
@@ -438,10 +439,34 @@ def latest_checkpoint(output_dir):
   return found
 
 
+def define_run_flags():
+  """Defines the flags of the loop itself, shared by every run_*.py (call at import, next to its own)."""
+  flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
+  flags.DEFINE_integer("keep_checkpoint_max", 5, "Newest checkpoints kept.")
+  flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
+  flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
+  flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
+  flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
+  flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
+  flags.DEFINE_integer("seed", 12345, "Graph-level random seed (initialization, dropout, shuffling).")
+
+
+def run_config_from_flags(flag_values):
+  """The `RunConfig` given by the flags of `define_run_flags` plus --output_dir and --init_checkpoint."""
+  return RunConfig(
+      output_dir=flag_values.output_dir, init_checkpoint=flag_values.init_checkpoint,
+      save_checkpoints_steps=flag_values.save_checkpoints_steps,
+      keep_checkpoint_max=flag_values.keep_checkpoint_max,
+      display_loss_steps=flag_values.display_loss_steps,
+      dllog_path=flag_values.dllog_path or os.path.join(flag_values.output_dir, "bert_dllog.json"),
+      horovod=flag_values.horovod, amp=flag_values.amp, use_xla=flag_values.use_xla, seed=flag_values.seed)
+
+
 def log_flags(runtime, flag_values):
-  """Logs the main module's flags as dllogger PARAMETER lines."""
-  params = {f.name: f.value for f in flag_values.get_key_flags_for_module(sys.argv[0])
-            if f.value is not None}
+  """Logs the flags of the main module and of the loop as dllogger PARAMETER lines."""
+  defined = (flag_values.get_key_flags_for_module(sys.argv[0]) +
+             flag_values.get_key_flags_for_module(__name__))
+  params = {f.name: f.value for f in defined if f.value is not None}
   runtime.logger.log("PARAMETER", params, verbose_text="%s on %d worker(s): %s" % (
       os.path.basename(sys.argv[0]), runtime.size,
       " ".join("--%s=%s" % kv for kv in sorted(params.items()))))
