@@ -379,6 +379,14 @@ def create_initializer(initializer_range=0.02):
   return tf1.truncated_normal_initializer(stddev=initializer_range)
 
 
+def dense_variables(input_width, units, name, kernel_initializer, dtype=tf.float32):
+  """Creates (or reuses) `<name>/kernel` [in, out] and `<name>/bias` [out]; returns both cast to `dtype`."""
+  with tf1.variable_scope(name):
+    kernel = tf1.get_variable("kernel", [input_width, units], initializer=kernel_initializer)
+    bias = tf1.get_variable("bias", [units], initializer=tf1.zeros_initializer())
+    return tf.cast(kernel, dtype), tf.cast(bias, dtype)
+
+
 def dense_layer(input_tensor, units, name, kernel_initializer, activation=None):
   """A dense layer over the last axis with variables `<name>/kernel` [in, out] and `<name>/bias`.
 
@@ -392,17 +400,13 @@ def dense_layer(input_tensor, units, name, kernel_initializer, activation=None):
   Returns:
     float Tensor of shape [..., units].
   """
-  with tf1.variable_scope(name):
-    width = get_shape_list(input_tensor)[-1]
-    kernel = tf1.get_variable("kernel", [width, units], initializer=kernel_initializer)
-    bias = tf1.get_variable("bias", [units], initializer=tf1.zeros_initializer())
-    kernel = tf.cast(kernel, input_tensor.dtype)
-    bias = tf.cast(bias, input_tensor.dtype)
-    if input_tensor.shape.ndims == 2:
-      output = tf.nn.bias_add(tf.matmul(input_tensor, kernel), bias)
-    else:
-      output = tf.nn.bias_add(tf.tensordot(input_tensor, kernel, axes=[[-1], [0]]), bias)
-    return activation(output) if activation is not None else output
+  kernel, bias = dense_variables(get_shape_list(input_tensor)[-1], units, name, kernel_initializer,
+                                 input_tensor.dtype)
+  if input_tensor.shape.ndims == 2:
+    output = tf.nn.bias_add(tf.matmul(input_tensor, kernel), bias)
+  else:
+    output = tf.nn.bias_add(tf.tensordot(input_tensor, kernel, axes=[[-1], [0]]), bias)
+  return activation(output) if activation is not None else output
 
 
 def embedding_lookup(input_ids, vocab_size, embedding_size=128, initializer_range=0.02,
@@ -508,18 +512,30 @@ def attention_layer(from_tensor, to_tensor, attention_mask=None, num_attention_h
   init = create_initializer(initializer_range)
   width = num_attention_heads * size_per_head
 
-  def heads(x, seq_length):
-    # [B*S, N*H] -> [B, N, S, H]
-    x = tf.reshape(x, [batch_size, seq_length, num_attention_heads, size_per_head])
-    return tf.transpose(x, [0, 2, 1, 3])
+  def heads(x, seq_length, parts=1):
+    # [B*S, parts*N*H] -> [parts, B, N, S, H]
+    x = tf.reshape(x, [batch_size, seq_length, parts, num_attention_heads, size_per_head])
+    return tf.transpose(x, [2, 0, 3, 1, 4])
 
-  query = heads(dense_layer(from_2d, width, "query", init), from_seq_length)   # [B, N, F, H]
-  key = heads(dense_layer(to_2d, width, "key", init), to_seq_length)           # [B, N, T, H]
-  value = heads(dense_layer(to_2d, width, "value", init), to_seq_length)       # [B, N, T, H]
+  inputs = {"query": (from_2d, from_seq_length), "key": (to_2d, to_seq_length),
+            "value": (to_2d, to_seq_length)}
+  projections = {name: dense_variables(get_shape_list(x)[-1], width, name, init, from_tensor.dtype)
+                 for name, (x, _) in inputs.items()}
+  if from_tensor is to_tensor:
+    # Self-attention: one [D, 3*N*H] matmul instead of three (the variables stay separate).
+    kernel = tf.concat([k for k, _ in projections.values()], axis=1)       # [D, 3*N*H]
+    bias = tf.concat([b for _, b in projections.values()], axis=0)         # [3*N*H]
+    qkv = tf.nn.bias_add(tf.matmul(from_2d, kernel), bias)                 # [B*F, 3*N*H]
+    query, key, value = tf.unstack(heads(qkv, from_seq_length, 3))         # 3 x [B, N, F, H]
+  else:
+    query, key, value = [                                                  # [B, N, F|T, H]
+        heads(tf.nn.bias_add(tf.matmul(x, projections[name][0]), projections[name][1]), length)[0]
+        for name, (x, length) in inputs.items()]
 
-  # [B, N, F, T]
-  scores = tf.matmul(query, key, transpose_b=True)
-  scores = tf.cast(scores, tf.float32) * (1.0 / math.sqrt(float(size_per_head)))
+  # [B, N, F, T]; the 1/sqrt(H) scale goes on the (smaller) query.
+  scores = tf.matmul(query * tf.cast(1.0 / math.sqrt(float(size_per_head)), query.dtype), key,
+                     transpose_b=True)
+  scores = tf.cast(scores, tf.float32)
   if attention_mask is not None:
     # Masked positions get -10000 before the softmax; the softmax runs in float32, so this is safe
     # for float16 models too.
