@@ -46,23 +46,6 @@ import numpy as np
 
 import tokenization
 
-flags.DEFINE_string("input_file", None,
-                    "Input raw text file (or comma-separated list of files or glob patterns).")
-flags.DEFINE_string("output_file", None, "Output TF example file (or comma-separated list of files).")
-flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
-flags.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text. Should be True for "
-                  "uncased models and False for cased models.")
-flags.DEFINE_bool("do_whole_word_mask", False,
-                  "Whether to use whole word masking rather than per-WordPiece masking.")
-flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum number of masked LM predictions per sequence.")
-flags.DEFINE_integer("random_seed", 12345, "Random seed for data generation.")
-flags.DEFINE_integer("dupe_factor", 10, "Number of times to duplicate the input data (with different masks).")
-flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
-flags.DEFINE_float("short_seq_prob", 0.1,
-                   "Probability of creating sequences which are shorter than the maximum length.")
-flags.DEFINE_integer("shuffle_buffer_size", 20000, "Instances are shuffled through a buffer of this many "
-                     "serialized examples (Google's shuffles all; this bounds memory).")
 FLAGS = flags.FLAGS
 
 FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids",
@@ -623,6 +606,28 @@ def write_instances_to_example_files(instances, tokenizer, max_seq_length, max_p
   return count
 
 
+def define_flags():
+  """Defines the command-line flags (Google's); called when run as a script, so that importing this module
+  for its functions defines no flags that could clash with another entry point's."""
+  flags.DEFINE_string("input_file", None,
+                      "Input raw text file (or comma-separated list of files or glob patterns).")
+  flags.DEFINE_string("output_file", None, "Output TF example file (or comma-separated list of files).")
+  flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was trained on.")
+  flags.DEFINE_bool("do_lower_case", True, "Whether to lower case the input text. Should be True for "
+                    "uncased models and False for cased models.")
+  flags.DEFINE_bool("do_whole_word_mask", False,
+                    "Whether to use whole word masking rather than per-WordPiece masking.")
+  flags.DEFINE_integer("max_seq_length", 128, "Maximum sequence length.")
+  flags.DEFINE_integer("max_predictions_per_seq", 20, "Maximum number of masked LM predictions per sequence.")
+  flags.DEFINE_integer("random_seed", 12345, "Random seed for data generation.")
+  flags.DEFINE_integer("dupe_factor", 10, "Number of times to duplicate the input data (with different masks).")
+  flags.DEFINE_float("masked_lm_prob", 0.15, "Masked LM probability.")
+  flags.DEFINE_float("short_seq_prob", 0.1,
+                     "Probability of creating sequences which are shorter than the maximum length.")
+  flags.DEFINE_integer("shuffle_buffer_size", 20000, "Instances are shuffled through a buffer of this many "
+                       "serialized examples (Google's shuffles all; this bounds memory).")
+
+
 def main(_):
   logging.set_verbosity(logging.INFO)
   tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
@@ -642,5 +647,6 @@ def main(_):
 
 
 if __name__ == "__main__":
+  define_flags()
   flags.mark_flags_as_required(["input_file", "output_file", "vocab_file"])
   app.run(main)
