@@ -56,20 +56,6 @@ if [ -n "${INIT_CHECKPOINT:-}" ]; then init_flags=(--init_checkpoint="$INIT_CHEC
 
 echo "Adam: $train_steps updates of $num_gpus x $train_batch_size x $num_accumulation_steps sequences of" \
      "$seq_len tokens from $DATA"
-pretrain_run "$RESULTS_DIR" "$RESULTS_DIR/$TAG.$DATESTAMP.log" \
-  --input_files_dir="$DATA/training" \
-  --eval_files_dir="$DATA/test" \
-  --bert_config_file="$CONFIG" \
-  --do_train --do_eval \
-  --train_batch_size="$train_batch_size" \
-  --eval_batch_size="$eval_batch_size" \
-  --max_seq_length="$seq_len" \
-  --max_predictions_per_seq="$max_pred_per_seq" \
-  --num_train_steps="$train_steps" \
-  --num_warmup_steps="$warmup_steps" \
-  --num_accumulation_steps="$num_accumulation_steps" \
-  --save_checkpoints_steps="$save_checkpoints_steps" \
-  --learning_rate="$learning_rate" \
-  --optimizer_type=adam \
-  --allreduce_post_accumulation \
-  "${PRECISION_FLAGS[@]}" "$HOROVOD_FLAG" "${init_flags[@]}"
+pretrain_phase "$RESULTS_DIR" "$RESULTS_DIR/$TAG.$DATESTAMP.log" \
+  "$train_batch_size" "$seq_len" "$max_pred_per_seq" \
+  "$train_steps" "$warmup_steps" "$num_accumulation_steps" "$learning_rate" adam "${init_flags[@]}"

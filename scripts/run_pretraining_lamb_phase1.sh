@@ -40,20 +40,6 @@ if [ -n "${INIT_CHECKPOINT:-}" ]; then init_flags=(--init_checkpoint="$INIT_CHEC
 
 echo "Phase 1: $train_steps_phase1 updates of $num_gpus x $train_batch_size_phase1 x" \
      "$num_accumulation_steps_phase1 sequences of $seq_len tokens from $DATA"
-pretrain_run "$RESULTS_DIR_PHASE1" "$RESULTS_DIR_PHASE1/phase_1.$(date +'%y%m%d%H%M%S').log" \
-  --input_files_dir="$DATA/training" \
-  --eval_files_dir="$DATA/test" \
-  --bert_config_file="$CONFIG" \
-  --do_train --do_eval \
-  --train_batch_size="$train_batch_size_phase1" \
-  --eval_batch_size="$eval_batch_size" \
-  --max_seq_length="$seq_len" \
-  --max_predictions_per_seq="$max_pred_per_seq" \
-  --num_train_steps="$train_steps_phase1" \
-  --num_warmup_steps="$warmup_steps_phase1" \
-  --num_accumulation_steps="$num_accumulation_steps_phase1" \
-  --save_checkpoints_steps="$save_checkpoints_steps" \
-  --learning_rate="$learning_rate_phase1" \
-  --optimizer_type=lamb \
-  --allreduce_post_accumulation \
-  "${PRECISION_FLAGS[@]}" "$HOROVOD_FLAG" "${init_flags[@]}"
+pretrain_phase "$RESULTS_DIR_PHASE1" "$RESULTS_DIR_PHASE1/phase_1.$(date +'%y%m%d%H%M%S').log" \
+  "$train_batch_size_phase1" "$seq_len" "$max_pred_per_seq" \
+  "$train_steps_phase1" "$warmup_steps_phase1" "$num_accumulation_steps_phase1" "$learning_rate_phase1" lamb "${init_flags[@]}"

@@ -45,21 +45,7 @@ pretrain_precision_flags "$precision" "$use_xla"
 
 echo "Phase 2: $train_steps_phase2 updates of $num_gpus x $train_batch_size_phase2 x" \
      "$num_accumulation_steps_phase2 sequences of $seq_len tokens from $DATA, starting from $PHASE1_CHECKPOINT"
-pretrain_run "$RESULTS_DIR_PHASE2" "$RESULTS_DIR_PHASE2/phase_2.$(date +'%y%m%d%H%M%S').log" \
-  --input_files_dir="$DATA/training" \
-  --eval_files_dir="$DATA/test" \
-  --bert_config_file="$CONFIG" \
-  --init_checkpoint="$PHASE1_CHECKPOINT" \
-  --do_train --do_eval \
-  --train_batch_size="$train_batch_size_phase2" \
-  --eval_batch_size="$eval_batch_size" \
-  --max_seq_length="$seq_len" \
-  --max_predictions_per_seq="$max_pred_per_seq" \
-  --num_train_steps="$train_steps_phase2" \
-  --num_warmup_steps="$warmup_steps_phase2" \
-  --num_accumulation_steps="$num_accumulation_steps_phase2" \
-  --save_checkpoints_steps="$save_checkpoints_steps" \
-  --learning_rate="$learning_rate_phase2" \
-  --optimizer_type=lamb \
-  --allreduce_post_accumulation \
-  "${PRECISION_FLAGS[@]}" "$HOROVOD_FLAG"
+pretrain_phase "$RESULTS_DIR_PHASE2" "$RESULTS_DIR_PHASE2/phase_2.$(date +'%y%m%d%H%M%S').log" \
+  "$train_batch_size_phase2" "$seq_len" "$max_pred_per_seq" \
+  "$train_steps_phase2" "$warmup_steps_phase2" "$num_accumulation_steps_phase2" "$learning_rate_phase2" lamb \
+  --init_checkpoint="$PHASE1_CHECKPOINT"

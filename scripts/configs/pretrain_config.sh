@@ -187,6 +187,22 @@ pretrain_precision_flags ()
 # Runs run_pretraining.py (through LAUNCH, with PY) with output dir $1 and the other arguments, appends
 # its output to the log file $2 and prints the final evaluation results; fails with run_pretraining.py.
 #   pretrain_run OUTPUT_DIR LOGFILE FLAGS...
+# Runs one pretraining phase on $DATA/{training,test} with $CONFIG and the launcher and precision flags:
+#   pretrain_phase OUT LOG BATCH SEQ_LEN MAX_PRED STEPS WARMUP ACCUMULATION LEARNING_RATE OPTIMIZER [flags...]
+pretrain_phase ()
+{
+  local out="$1" log="$2" batch="$3" seq="$4" pred="$5" steps="$6" warmup="$7" accum="$8" lr="$9"
+  local optimizer="${10}"
+  shift 10
+  pretrain_run "$out" "$log" \
+    --input_files_dir="$DATA/training" --eval_files_dir="$DATA/test" --bert_config_file="$CONFIG" \
+    --do_train --do_eval --train_batch_size="$batch" --eval_batch_size="$eval_batch_size" \
+    --max_seq_length="$seq" --max_predictions_per_seq="$pred" --num_train_steps="$steps" \
+    --num_warmup_steps="$warmup" --num_accumulation_steps="$accum" \
+    --save_checkpoints_steps="$save_checkpoints_steps" --learning_rate="$lr" --optimizer_type="$optimizer" \
+    --allreduce_post_accumulation "${PRECISION_FLAGS[@]}" "$HOROVOD_FLAG" "$@"
+}
+
 pretrain_run ()
 {
   local out="$1" log="$2"; shift 2

@@ -10,86 +10,17 @@
 # $MINILM_DIR, default results/models/minilm) or a directory holding bert_config.json, vocab.txt and
 # bert_model.ckpt.
 
-# CPU presets for the MiniLM (6 layers, hidden 384).
-cpu_minilm_fp32 ()
-{
-  batch_size=32
-  learning_rate=1e-4
-  precision=fp32
-  use_xla=false
-  num_gpu=1
-  seq_length=384
-  doc_stride=128
-  bert_model="minilm"
-  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
-}
-
-# Shorter windows (less compute per question; the setting of scripts/squad_accuracy.sh).
-cpu_minilm_fp32_seq192 ()
-{
-  batch_size=32
-  learning_rate=1e-4
-  precision=fp32
-  use_xla=false
-  num_gpu=1
-  seq_length=192
-  doc_stride=128
-  bert_model="minilm"
-  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
-}
+# CPU presets for the MiniLM (6 layers, hidden 384). Arguments:
+#                                  batch lr    precision xla  gpus seq doc_stride model
+cpu_minilm_fp32 ()        { echo 32    1e-4  fp32      false 1   384 128        minilm; }
+# Shorter windows (less compute per question).
+cpu_minilm_fp32_seq192 () { echo 32    1e-4  fp32      false 1   192 128        minilm; }
 
 # NVIDIA's published BERT-large SQuAD configurations (per-GPU batch; learning rate not scaled by GPU count).
-dgxa100_8gpu_fp16 ()
-{
-  batch_size=32
-  learning_rate=5e-6
-  precision=fp16
-  use_xla=true
-  num_gpu=8
-  seq_length=384
-  doc_stride=128
-  bert_model="large"
-  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
-}
-
-dgxa100_8gpu_tf32 ()
-{
-  batch_size=16
-  learning_rate=5e-6
-  precision=tf32
-  use_xla=true
-  num_gpu=8
-  seq_length=384
-  doc_stride=128
-  bert_model="large"
-  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
-}
-
-dgx1_8gpu_fp16 ()
-{
-  batch_size=4
-  learning_rate=5e-6
-  precision=fp16
-  use_xla=true
-  num_gpu=8
-  seq_length=384
-  doc_stride=128
-  bert_model="large"
-  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
-}
-
-dgx1_8gpu_fp32 ()
-{
-  batch_size=2
-  learning_rate=5e-6
-  precision=fp32
-  use_xla=true
-  num_gpu=8
-  seq_length=384
-  doc_stride=128
-  bert_model="large"
-  echo $batch_size $learning_rate $precision $use_xla $num_gpu $seq_length $doc_stride $bert_model
-}
+dgxa100_8gpu_fp16 ()      { echo 32    5e-6  fp16      true  8   384 128        large; }
+dgxa100_8gpu_tf32 ()      { echo 16    5e-6  tf32      true  8   384 128        large; }
+dgx1_8gpu_fp16 ()         { echo 4     5e-6  fp16      true  8   384 128        large; }
+dgx1_8gpu_fp32 ()         { echo 2     5e-6  fp32      true  8   384 128        large; }
 
 # Prints the model directory for a bert_model argument; converts the MiniLM on first use.
 # Needs ROOT (the repository) and PY (the Python interpreter).
