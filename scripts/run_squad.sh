@@ -37,15 +37,7 @@ extra=("${@:12}")
 read -r default_train default_predict <<< "$(squad_files "$squad_version")"
 TRAIN_FILE="${TRAIN_FILE:-$default_train}"
 PREDICT_FILE="${PREDICT_FILE:-$default_predict}"
-if [ "$squad_version" = "1.1" ]; then
-  version_flags=(--version_2_with_negative=false)
-else
-  version_flags=(--version_2_with_negative=true "--null_score_diff_threshold=${NULL_THRESHOLD:-auto}")
-fi
-precision_flag=--noamp
-if [ "$precision" = "fp16" ]; then precision_flag=--amp; fi
-xla_flag=--nouse_xla
-if [ "$use_xla" = "true" ]; then xla_flag=--use_xla; fi
+squad_run_flags "$squad_version" "$precision" "$use_xla"
 
 launcher=()
 horovod_flag=--nohorovod
@@ -77,5 +69,5 @@ cd "$ROOT"
   --doc_stride="$doc_stride" \
   --save_checkpoints_steps=1000 \
   --output_dir="$RESULTS_DIR" \
-  "$horovod_flag" "$precision_flag" "$xla_flag" "${version_flags[@]}" "${extra[@]}" 2>&1 | tee "$LOGFILE"
+  "$horovod_flag" "${SQUAD_FLAGS[@]}" "${extra[@]}" 2>&1 | tee "$LOGFILE"
 exit "${PIPESTATUS[0]}"

@@ -29,15 +29,7 @@ BERT_DIR="$(squad_bert_dir "$bert_model")"
 
 read -r _ default_predict <<< "$(squad_files "$squad_version")"
 PREDICT_FILE="${PREDICT_FILE:-$default_predict}"
-if [ "$squad_version" = "1.1" ]; then
-  version_flags=(--version_2_with_negative=false)
-else
-  version_flags=(--version_2_with_negative=true "--null_score_diff_threshold=${NULL_THRESHOLD:-auto}")
-fi
-precision_flag=--noamp
-if [ "$precision" = "fp16" ]; then precision_flag=--amp; fi
-xla_flag=--nouse_xla
-if [ "$use_xla" = "true" ]; then xla_flag=--use_xla; fi
+squad_run_flags "$squad_version" "$precision" "$use_xla"
 
 printf -v TAG "tf_bert_finetuning_squad_%s_inf_%s_gbs%d" "$(basename "$bert_model")" "$precision" "$batch_size"
 DATESTAMP=$(date +'%y%m%d%H%M%S')
@@ -56,5 +48,5 @@ cd "$ROOT"
   --max_seq_length="$seq_length" \
   --doc_stride="$doc_stride" \
   --output_dir="$RESULTS_DIR" \
-  "$precision_flag" "$xla_flag" "${version_flags[@]}" "${extra[@]}" 2>&1 | tee "$LOGFILE"
+  "${SQUAD_FLAGS[@]}" "${extra[@]}" 2>&1 | tee "$LOGFILE"
 exit "${PIPESTATUS[0]}"

@@ -22,6 +22,20 @@ dgxa100_8gpu_tf32 ()      { echo 16    5e-6  tf32      true  8   384 128        
 dgx1_8gpu_fp16 ()         { echo 4     5e-6  fp16      true  8   384 128        large; }
 dgx1_8gpu_fp32 ()         { echo 2     5e-6  fp32      true  8   384 128        large; }
 
+# Sets SQUAD_FLAGS, the run_squad.py flags for a SQuAD version (1.1 | 2.0), precision (fp16 means --amp) and
+# use_xla (true | false). SQuAD 2.0 uses --null_score_diff_threshold=$NULL_THRESHOLD (default "auto").
+squad_run_flags ()
+{
+  local version="$1" precision="$2" use_xla="$3"
+  if [ "$version" = "1.1" ]; then
+    SQUAD_FLAGS=(--version_2_with_negative=false)
+  else
+    SQUAD_FLAGS=(--version_2_with_negative=true "--null_score_diff_threshold=${NULL_THRESHOLD:-auto}")
+  fi
+  if [ "$precision" = "fp16" ]; then SQUAD_FLAGS+=(--amp); else SQUAD_FLAGS+=(--noamp); fi
+  if [ "$use_xla" = "true" ]; then SQUAD_FLAGS+=(--use_xla); else SQUAD_FLAGS+=(--nouse_xla); fi
+}
+
 # Prints the model directory for a bert_model argument; converts the MiniLM on first use.
 # Needs ROOT (the repository) and PY (the Python interpreter).
 squad_bert_dir ()
