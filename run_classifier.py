@@ -57,9 +57,6 @@ flags.DEFINE_bool("trim_padding", True, "Cut every batch to its longest real seq
                   "in training, batch examples of similar length together so little padding is left.")
 training.define_run_flags()
 
-SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
-BUCKET_WIDTH = 16  # Training batches hold examples whose lengths fall in the same 16-token bucket.
-
 
 def create_model(bert_config, is_training, features, num_labels, is_regression):
   """BERT with a classification (softmax) or regression (one linear output, squared error) head.
@@ -114,21 +111,6 @@ def model_fn_builder(bert_config, num_labels, is_regression):
   return model_fn
 
 
-def trim_batch_padding(features):
-  """Cuts the sequence features of a batch to the longest real sequence in it (keeps at least 1 token)."""
-  length = tf.maximum(tf.reduce_max(tf.reduce_sum(features["input_mask"], axis=1)), 1)
-  return {k: v[:, :length] if k in SEQUENCE_FEATURES else v for k, v in features.items()}
-
-
-def bucket_by_length(dataset, batch_size):
-  """Regroups a stream of training batches into batches of examples from the same length bucket."""
-  def bucket(features):
-    return tf.cast((tf.reduce_sum(features["input_mask"]) - 1) // BUCKET_WIDTH, tf.int64)
-  return dataset.unbatch().group_by_window(
-      key_func=bucket, reduce_func=lambda _, window: window.batch(batch_size, drop_remainder=True),
-      window_size=batch_size)
-
-
 def input_fn_builder(examples, processor, tokenizer, max_seq_length, path, batch_size, is_training, runtime,
                      trim_padding):
   """Writes `examples` as TFRecords to `path` and returns the input function reading them."""
@@ -138,14 +120,7 @@ def input_fn_builder(examples, processor, tokenizer, max_seq_length, path, batch
   input_fn = training.tfrecord_input_fn(
       [path], glue.name_to_features(max_seq_length, processor.is_regression), batch_size, is_training,
       runtime, shuffle_buffer=len(features))
-  if not trim_padding:
-    return input_fn
-
-  def trimmed_input_fn():
-    dataset = bucket_by_length(input_fn(), batch_size) if is_training else input_fn()
-    return dataset.map(trim_batch_padding, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
-
-  return trimmed_input_fn
+  return training.trimmed_input_fn(input_fn, batch_size, is_training) if trim_padding else input_fn
 
 
 def read_examples(get_examples, data_dir):

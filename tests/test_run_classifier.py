@@ -127,6 +127,7 @@ def test_head_variables_losses_and_padding_trim():
   sys.path.insert(0, ROOT)
   import modeling
   import run_classifier
+  from utils import training
 
   config = modeling.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                intermediate_size=32, max_position_embeddings=16)
@@ -138,7 +139,7 @@ def test_head_variables_losses_and_padding_trim():
                                 (True, np.array([0.5, 4.0, 2.5], np.float32))]:
     num_labels = 1 if is_regression else 3
     with tf.Graph().as_default():
-      tensors = run_classifier.trim_batch_padding({k: tf.constant(v) for k, v in features.items()})
+      tensors = training.trim_batch_padding({k: tf.constant(v) for k, v in features.items()})
       tensors["label_ids"] = tf.constant(labels)
       loss, per_example, logits, predictions = run_classifier.create_model(
           config, False, tensors, num_labels, is_regression)

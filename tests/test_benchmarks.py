@@ -1,0 +1,57 @@
+"""The benchmark scripts run end to end on a tiny config and print their tables with sane figures.
+
+They measure nothing here (the tables in the README come from full runs on an idle machine); these tests
+only keep the scripts working.
+"""
+import os
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _run_script(name, *args):
+  env = dict(os.environ, PYTHON=sys.executable)
+  proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", name)] + list(args), capture_output=True,
+                        text=True, env=env, timeout=900)
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  return proc.stdout
+
+
+def _table_rows(text, first_cell):
+  return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+          if re.match(r"^\| %s \|" % re.escape(first_cell), line)]
+
+
+def test_finetune_inference_benchmark_prints_latency_percentiles():
+  out = _run_script("finetune_inference_benchmark.sh", "tiny", "--batch_sizes=1,2", "--seq_lengths=64",
+                    "--iterations=6")
+  assert "| Model | Sequence Length | Batch Size | Precision | Throughput-Average(sent/sec)" in out
+  rows = _table_rows(out, "bert-tiny")
+  assert [(r[1], r[2], r[3]) for r in rows] == [("64", "1", "fp32"), ("64", "2", "fp32")]
+  for r in rows:
+    throughput, average, p50, p90, p95, p99, p100 = map(float, r[4:11])
+    assert throughput > 0 and 0 < p50 <= p90 <= p95 <= p99 <= p100
+    assert int(r[11]) == 6
+    # throughput is batch / mean latency
+    assert abs(throughput - int(r[2]) * 1000.0 / average) <= 0.02 * throughput
+
+
+def test_finetune_train_benchmark_prints_throughput():
+  out = _run_script("finetune_train_benchmark.sh", "tiny", "--batch_sizes=2", "--seq_lengths=64", "--steps=2",
+                    "--warmup_steps=1")
+  assert "| Sequence Length | Batch size | Precision | Throughput (sentences/sec)" in out
+  rows = _table_rows(out, "64")
+  assert len(rows) == 1 and rows[0][1] == "2" and float(rows[0][3]) > 0
+
+
+def test_pretraining_benchmark_prints_sentences_and_flops():
+  out = _run_script("pretraining_benchmark.sh", "--bert_configs=tiny=scripts/configs/bert_tiny_config.json",
+                    "--optimizers=adam,lamb", "--xla=off", "--steps=2", "--repeats=1", "--warmup_steps=1")
+  rows = [line.split() for line in out.splitlines() if line.startswith("tiny ")]
+  assert [r[1] for r in rows[-2:]] == ["adam", "lamb"]
+  for r in rows[-2:]:
+    gflop_per_sentence, sentences, gflops = float(r[3]), float(r[4]), float(r[5])
+    assert r[7] == "-"   # no reference figure for this config
+    assert sentences > 0 and abs(gflops - gflop_per_sentence * sentences) <= 0.01 * gflops + 1e-3
