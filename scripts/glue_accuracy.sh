@@ -4,7 +4,8 @@
 #
 #   bash scripts/glue_accuracy.sh [run ...]     runs: mrpc_reference mrpc_lr1e-4 cola stsb (the default) and
 #                                               TASK_lrLR_bBATCH_eEPOCHS, e.g. mrpc_lr5e-5_b32_e5 (task: mrpc,
-#                                               cola or stsb; other settings as mrpc_reference)
+#                                               cola or stsb; other settings as mrpc_reference); any run name
+#                                               may end in _sSEED (e.g. mrpc_reference_s1) for another seed
 #
 #   mrpc_reference  full MRPC train, the Hugging Face reference's hyperparameters (lr 2e-5, batch 32,
 #                   3 epochs, length 128, 10% warmup, weight decay 0.01, seed 42); reference on this
@@ -29,16 +30,17 @@ RUNS=("$@")
 run () {  # name task data_dir batch lr epochs
   local name="$1" task="$2" data="$3" batch="$4" lr="$5" epochs="$6" out="$OUT_DIR/$1"
   rm -rf "$out"; mkdir -p "$out"
-  echo "[$name] $task: batch $batch, lr $lr, $epochs epochs -> $out/log.txt"
+  echo "[$name] $task: batch $batch, lr $lr, $epochs epochs, seed $seed -> $out/log.txt"
   TF_CPP_MIN_LOG_LEVEL=2 "$PY" "$ROOT/run_classifier.py" --task_name="$task" --data_dir="$data" \
     --vocab_file="$BERT_DIR/vocab.txt" --bert_config_file="$BERT_DIR/bert_config.json" \
     --init_checkpoint="$BERT_DIR/bert_model.ckpt" --do_train --do_eval --max_seq_length=128 \
     --train_batch_size="$batch" --eval_batch_size=32 --learning_rate="$lr" --num_train_epochs="$epochs" \
-    --warmup_proportion=0.1 --weight_decay_rate=0.01 --seed=42 --output_dir="$out" > "$out/log.txt" 2>&1 \
+    --warmup_proportion=0.1 --weight_decay_rate=0.01 --seed="$seed" --output_dir="$out" > "$out/log.txt" 2>&1 \
     || { echo "[$name] failed, see $out/log.txt" >&2; tail -5 "$out/log.txt" >&2; exit 1; }
 }
 
-# A run named TASK_lrLR_bBATCH_eEPOCHS (e.g. mrpc_lr5e-5_b32_e5) fine-tunes with those hyperparameters.
+# A run named TASK_lrLR_bBATCH_eEPOCHS (e.g. mrpc_lr5e-5_b32_e5) fine-tunes with those hyperparameters; the
+# named runs are shorthands for such names.
 task_data () {
   case "$1" in
     mrpc) echo "MRPC $ROOT/data/samples/glue/MRPC" ;;
@@ -48,26 +50,26 @@ task_data () {
   esac
 }
 for name in "${RUNS[@]}"; do
-  case "$name" in
-    mrpc_reference) run "$name" MRPC "$ROOT/data/samples/glue/MRPC" 32 2e-5 3 ;;
-    mrpc_lr1e-4) run "$name" MRPC "$ROOT/data/samples/glue/MRPC" 16 1e-4 1 ;;
-    cola) run "$name" CoLA "$SHARED_GLUE/CoLA" 32 2e-5 3 ;;
-    stsb) run "$name" STS-B "$SHARED_GLUE/STS-B" 32 2e-5 3 ;;
-    *_lr*_b*_e*)
-      [[ "$name" =~ ^([a-z]+)_lr([0-9.e-]+)_b([0-9]+)_e([0-9.]+)$ ]] \
-        || { echo "cannot parse run '$name' (expected TASK_lrLR_bBATCH_eEPOCHS)" >&2; exit 2; }
-      read -r task data <<< "$(task_data "${BASH_REMATCH[1]}")"
-      run "$name" "$task" "$data" "${BASH_REMATCH[3]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[4]}" ;;
-    *) echo "unknown run '$name' (expected mrpc_reference, mrpc_lr1e-4, cola, stsb or TASK_lrLR_bBATCH_eEPOCHS)" >&2
-       exit 2 ;;
+  seed=42 recipe="$name"
+  [[ "$name" =~ ^(.*)_s([0-9]+)$ ]] && recipe="${BASH_REMATCH[1]}" seed="${BASH_REMATCH[2]}"
+  case "$recipe" in   # the named runs
+    mrpc_reference) recipe=mrpc_lr2e-5_b32_e3 ;;
+    mrpc_lr1e-4) recipe=mrpc_lr1e-4_b16_e1 ;;
+    cola|stsb) recipe="${recipe}_lr2e-5_b32_e3" ;;
   esac
+  [[ "$recipe" =~ ^([a-z]+)_lr([0-9.e-]+)_b([0-9]+)_e([0-9.]+)$ ]] || {
+    echo "unknown run '$name' (expected mrpc_reference, mrpc_lr1e-4, cola, stsb or TASK_lrLR_bBATCH_eEPOCHS," \
+         "each optionally ending in _sSEED)" >&2; exit 2; }
+  batch="${BASH_REMATCH[3]}" lr="${BASH_REMATCH[2]}" epochs="${BASH_REMATCH[4]}"
+  task_and_data="$(task_data "${BASH_REMATCH[1]}")"
+  run "$name" "${task_and_data%% *}" "${task_and_data#* }" "$batch" "$lr" "$epochs"
 done
 
 "$PY" - "$OUT_DIR" "${RUNS[@]}" <<'PY'
 import json, os, sys
 out_dir, runs = sys.argv[1], sys.argv[2:]
-print("| run | dev metrics | train examples | train ex/s (hook) | train ex/s (wall) | train time s |")
-print("|---|---|---|---|---|---|")
+print("| run | seed | dev metrics | train examples | train ex/s (hook) | train ex/s (wall) | train time s |")
+print("|---|---|---|---|---|---|---|")
 for name in runs:
   d = os.path.join(out_dir, name)
   with open(os.path.join(d, "eval_results.txt")) as f:
@@ -83,6 +85,7 @@ for name in runs:
   examples = final["global_step"] * params["train_batch_size"]
   shown = ", ".join("%s %.4f" % (k[len("eval_"):], float(v)) for k, v in sorted(metrics.items())
                     if k.startswith("eval_") and k not in ("eval_loss", "eval_examples"))
-  print("| %s | %s | %d | %.2f | %.2f | %.0f |" % (name, shown, examples, final["throughput_train"],
-                                                  examples / final["train_time_sec"], final["train_time_sec"]))
+  print("| %s | %s | %s | %d | %.2f | %.2f | %.0f |" % (
+      name, params["seed"], shown, examples, final["throughput_train"], examples / final["train_time_sec"],
+      final["train_time_sec"]))
 PY

@@ -12,7 +12,8 @@
 #        (1407 questions, 702 unanswerable), answered with the no-answer threshold tuned on the dev file
 #        (--null_score_diff_threshold=auto, the SQuAD 2.0 official script's best_f1_thresh).
 #
-# Environment: EPOCHS (whole epochs, default 2), SEQ (192), STRIDE (128), BATCH (32), LR (1e-4), OUT_DIR (default
+# Environment: EPOCHS (whole epochs, default 2), SEQ (192), STRIDE (128), BATCH (32), LR (default 1e-4 for 1.1 and
+# 5e-5 for 2.0: at 1e-4 the 2.0 run collapsed to "no answer" everywhere after one epoch), OUT_DIR (default
 # results/squad_accuracy), BERT_SHARED_DATA (default /work/shared/data; the training subsets are in
 # $BERT_SHARED_DATA/squad), MINILM_DIR, PYTHON. Throughput is training windows per second as the training
 # hook reports it (first steps and checkpoint saves left out).
@@ -22,7 +23,7 @@ cd "$ROOT"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 source "$ROOT/scripts/configs/squad_config.sh"
 BERT_DIR="$(squad_bert_dir minilm)"
-EPOCHS="${EPOCHS:-2}" SEQ="${SEQ:-192}" STRIDE="${STRIDE:-128}" BATCH="${BATCH:-32}" LR="${LR:-1e-4}"
+EPOCHS="${EPOCHS:-2}" SEQ="${SEQ:-192}" STRIDE="${STRIDE:-128}" BATCH="${BATCH:-32}"
 [[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || { echo "error: EPOCHS=$EPOCHS is not a whole number of epochs" >&2; exit 2; }
 OUT_DIR="${OUT_DIR:-$ROOT/results/squad_accuracy}"
 SHARED_SQUAD="${BERT_SHARED_DATA:-/work/shared/data}/squad"
@@ -36,9 +37,9 @@ mkdir -p "$OUT_DIR"
 for version in "${VERSIONS[@]}"; do
   case "$version" in
     1.1) train="$SHARED_SQUAD/train-v1.1.subset.reconstructed.json"
-         dev="$ROOT/data/samples/squad/dev-v1.1.first5articles.official-answerable.json" v2=false ;;
+         dev="$ROOT/data/samples/squad/dev-v1.1.first5articles.official-answerable.json" v2=false lr="${LR:-1e-4}" ;;
     2.0) train="$SHARED_SQUAD/train-v2.0.subset.reconstructed.json"
-         dev="$ROOT/data/samples/squad/dev-v2.0.first5articles.official.json" v2=true ;;
+         dev="$ROOT/data/samples/squad/dev-v2.0.first5articles.official.json" v2=true lr="${LR:-5e-5}" ;;
     *) echo "unknown version '$version' (expected 1.1 or 2.0)" >&2; exit 2 ;;
   esac
   [ -f "$train" ] || { echo "error: $train not found (set BERT_SHARED_DATA)" >&2; exit 2; }
@@ -58,11 +59,11 @@ print(squad.convert_examples_to_features(examples, tokenization.FullTokenizer(vo
 PY
 )"
   per_epoch=$((windows / BATCH))
-  echo "[v$version] $windows training windows: $EPOCHS epochs of $per_epoch updates (batch $BATCH, lr $LR," \
+  echo "[v$version] $windows training windows: $EPOCHS epochs of $per_epoch updates (batch $BATCH, lr $lr," \
        "seq $SEQ) -> $out/train.log"
   TF_CPP_MIN_LOG_LEVEL=2 "$PY" run_squad.py "${MODEL[@]}" "${WINDOWS[@]}" \
     --init_checkpoint="$BERT_DIR/bert_model.ckpt" --do_train --train_file="$train" \
-    --version_2_with_negative="$v2" --train_batch_size="$BATCH" --learning_rate="$LR" \
+    --version_2_with_negative="$v2" --train_batch_size="$BATCH" --learning_rate="$lr" \
     --num_train_epochs="$EPOCHS" --save_checkpoints_steps="$per_epoch" --keep_checkpoint_max=$((EPOCHS + 2)) \
     --output_dir="$out/train" > "$out/train.log" 2>&1 \
     || { echo "[v$version] training failed, see $out/train.log" >&2; tail -5 "$out/train.log" >&2; exit 1; }
@@ -75,9 +76,26 @@ PY
       || { echo "[v$version] prediction failed, see $out/epoch$epoch.log" >&2; tail -5 "$out/epoch$epoch.log" >&2
            exit 1; }
   done
-  "$PY" - "$out" "$version" "$EPOCHS" "$windows" >> "$OUT_DIR/results.jsonl" <<'PY'
+  "$PY" - "$out" "$version" "$EPOCHS" "$windows" "$lr" "$dev" >> "$OUT_DIR/results.jsonl" <<'PY'
 import json, os, sys
-out, version, epochs, windows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sys.path.insert(0, ".")
+from utils import evaluate_squad_v2
+out, version, epochs, windows, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+with open(sys.argv[6]) as f:
+  answerable = {qa["id"]: [a["text"] for a in qa["answers"]] for article in json.load(f)["data"]
+                for paragraph in article["paragraphs"] for qa in paragraph["qas"] if qa["answers"]}
+
+
+def forced_span_f1(nbest_file):
+  """F1 on the answerable questions of each one's best non-empty candidate: span quality apart from the
+  no-answer decision."""
+  with open(nbest_file) as f:
+    nbest = json.load(f)
+  scores = [max(evaluate_squad_v2.compute_f1(gold, next((c["text"] for c in nbest[qid] if c["text"]), ""))
+                for gold in golds) for qid, golds in answerable.items()]
+  return 100.0 * sum(scores) / len(scores)
+
+
 final = {}
 with open(os.path.join(out, "train", "bert_dllog.json")) as f:
   for line in f:
@@ -87,7 +105,9 @@ with open(os.path.join(out, "train", "bert_dllog.json")) as f:
 for epoch in range(1, epochs + 1):
   with open(os.path.join(out, "epoch%d" % epoch, "eval_results.json")) as f:
     metrics = json.load(f)
-  print(json.dumps(dict(version=version, epoch=epoch, train_windows=windows,
+  if "null_score_diff_threshold" in metrics:
+    metrics["HasAns_forced_f1"] = forced_span_f1(os.path.join(out, "epoch%d" % epoch, "nbest_predictions.json"))
+  print(json.dumps(dict(version=version, epoch=epoch, learning_rate=lr, train_windows=windows,
                         train_windows_per_sec=final["throughput_train"], **metrics)))
 PY
 done
@@ -95,12 +115,14 @@ done
 "$PY" - "$OUT_DIR/results.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-print("| SQuAD | epoch | EM | F1 | no-answer threshold | HasAns F1 | NoAns F1 | train windows | train windows/s |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| SQuAD | lr | epoch | EM | F1 | no-answer threshold | HasAns F1 | NoAns F1 | HasAns F1, forced to answer |"
+      " train windows | train windows/s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
   v2 = "null_score_diff_threshold" in r
-  print("| v%s | %d | %.2f | %.2f | %s | %s | %s | %d | %.2f |" % (
-      r["version"], r["epoch"], r["exact"] if v2 else r["exact_match"], r["f1"],
+  print("| v%s | %g | %d | %.2f | %.2f | %s | %s | %s | %s | %d | %.2f |" % (
+      r["version"], r["learning_rate"], r["epoch"], r["exact"] if v2 else r["exact_match"], r["f1"],
       "%.4f" % r["null_score_diff_threshold"] if v2 else "-", "%.2f" % r["HasAns_f1"] if v2 else "-",
-      "%.2f" % r["NoAns_f1"] if v2 else "-", r["train_windows"], r["train_windows_per_sec"]))
+      "%.2f" % r["NoAns_f1"] if v2 else "-", "%.2f" % r["HasAns_forced_f1"] if v2 else "-", r["train_windows"],
+      r["train_windows_per_sec"]))
 PY

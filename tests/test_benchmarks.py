@@ -55,3 +55,30 @@ def test_pretraining_benchmark_prints_sentences_and_flops():
     gflop_per_sentence, sentences, gflops = float(r[3]), float(r[4]), float(r[5])
     assert r[7] == "-"   # no reference figure for this config
     assert sentences > 0 and abs(gflops - gflop_per_sentence * sentences) <= 0.01 * gflops + 1e-3
+
+
+def test_mlm_probe_scores_the_checkpoint_and_a_random_init(minilm_tf_dir, tmp_path):
+  records = {}
+  for split, text in (("train", "pretrain/sample_text.txt"),
+                      ("eval", "pretrain_heldout/chesterton_thursday_sample.txt")):
+    records[split] = str(tmp_path / ("%s.tfrecord" % split))
+    subprocess.run([sys.executable, os.path.join(ROOT, "create_pretraining_data.py"),
+                    "--input_file=" + os.path.join(ROOT, "data", "samples", text),
+                    "--output_file=" + records[split], "--vocab_file=" + os.path.join(minilm_tf_dir, "vocab.txt"),
+                    "--do_lower_case", "--max_seq_length=64", "--max_predictions_per_seq=10", "--dupe_factor=1",
+                    "--random_seed=1"], check=True, capture_output=True)
+  proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "mlm_probe.py"),
+                         "--bert_config_file=" + os.path.join(minilm_tf_dir, "bert_config.json"),
+                         "--init_checkpoint=" + os.path.join(minilm_tf_dir, "bert_model.ckpt"),
+                         "--train_records=" + records["train"], "--eval_records=" + records["eval"],
+                         "--max_seq_length=64", "--max_predictions_per_seq=10", "--epochs=2", "--batch_size=64"],
+                        capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  rows = {name: _table_rows(proc.stdout, name) for name in ("checkpoint", "random init")}
+  for name, table in rows.items():
+    assert [r[3] for r in table] == ["1", "2"], proc.stdout
+    for r in table:
+      assert int(r[1]) > 0 and int(r[2]) > 0
+      assert all(0.0 <= float(x) <= 1.0 for x in r[5:8])
+  # The checkpoint's encoder was loaded: its held-out loss differs from the random encoder's.
+  assert rows["checkpoint"][-1][4] != rows["random init"][-1][4]
