@@ -1,4 +1,5 @@
-"""The benchmark scripts run end to end on a tiny config and print their tables with sane figures.
+"""The benchmark scripts run end to end on a tiny config (the masked-LM probe: on the real MiniLM and a small
+text) and print their tables with sane figures.
 
 They measure nothing here (the tables in the README come from full runs on an idle machine); these tests
 only keep the scripts working.
