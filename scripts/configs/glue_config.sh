@@ -7,9 +7,10 @@
 #   bash scripts/run_glue.sh $(source scripts/configs/glue_config.sh && mrpc_cpu_minilm_fp32)
 # The MiniLM figures these give on CPU are in the README (reproduced by scripts/glue_accuracy.sh).
 
-# The Hugging Face reference's hyperparameters (lr 2e-5, batch 32, 3 epochs, 10% warmup). On MRPC they beat
-# the other recipes tried (README, GLUE: lr 5e-5 for 5 epochs, batch 16, lr 1e-4 for 1 epoch).
-mrpc_cpu_minilm_fp32 () { echo MRPC 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
+# MRPC: the Hugging Face reference's lr 2e-5, batch 32 and 10% warmup, for 5 epochs instead of 3: dev accuracy
+# 0.814 / 0.806 and F1 0.872 / 0.867 (seeds 42 / 1) against 0.797 / 0.794 and 0.861 / 0.858 for 3 epochs (README,
+# GLUE). CoLA and STS-B: the reference's hyperparameters.
+mrpc_cpu_minilm_fp32 () { echo MRPC 32 2e-5 fp32 false 1 128 64 minilm 5.0 0.1; }
 cola_cpu_minilm_fp32 () { echo CoLA 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
 stsb_cpu_minilm_fp32 () { echo STS-B 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
 # Google's BERT-Large recipe on 8 GPUs with AMP and XLA (NVIDIA's run_glue.sh defaults).
