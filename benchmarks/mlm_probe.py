@@ -33,20 +33,27 @@ flags.DEFINE_string("eval_records", None, "Held-out TFRecords the head is scored
 flags.DEFINE_integer("layer", -1, "Encoder layer whose output is probed (-1: the last, the one BERT's head reads).")
 flags.DEFINE_integer("epochs", 6, "Passes of the head over the training positions.")
 flags.DEFINE_integer("batch_size", 256, "Positions per head update.")
+flags.DEFINE_integer("mask_token_id", 103, "Id of [MASK] in the vocabulary the records were made with (103 in "
+                     "Google's BERT vocabularies).")
 FLAGS.set_default("learning_rate", 1e-3)
 FLAGS.set_default("seed", 0)
 
-MASK_ID = 103  # [MASK] in the BERT uncased vocabularies
 
 
-def encoder_outputs(bert_config, init_checkpoint, files, name_to_features, layer, seed):
-  """Returns (features [N, D], label ids [N], input ids at the position [N], word embeddings [V, D]) over the
-  real (weight 1) masked positions of `files`."""
+def encoder_outputs(bert_config, init_checkpoint, file_sets, name_to_features, layer, seed):
+  """Runs one frozen encoder (one graph and session) over each of `file_sets`.
+
+  Returns:
+    (word embeddings [V, D], one tuple per file set of (features [N, D], label ids [N], input ids at the
+    position [N]) over its real (weight 1) masked positions).
+  """
   runtime = training.Runtime(training.RunConfig(output_dir=None))
   with tf.Graph().as_default():
     tf1.set_random_seed(seed)
-    batch = tf1.data.make_one_shot_iterator(
-        training.tfrecord_input_fn(files, name_to_features, 64, False, runtime)()).get_next()
+    datasets = [training.tfrecord_input_fn(files, name_to_features, 64, False, runtime)() for files in file_sets]
+    iterator = tf1.data.Iterator.from_structure(tf1.data.get_output_types(datasets[0]),
+                                                tf1.data.get_output_shapes(datasets[0]))
+    batch = iterator.get_next()
     model = modeling.BertModel(bert_config, False, batch["input_ids"], batch["input_mask"], batch["segment_ids"])
     hidden = modeling.gather_indexes(model.get_all_encoder_layers()[layer],
                                      batch["masked_lm_positions"])                      # [B*P, D]
@@ -55,21 +62,26 @@ def encoder_outputs(bert_config, init_checkpoint, files, name_to_features, layer
                tf.reshape(batch["masked_lm_weights"], [-1])]
     if init_checkpoint:
       tf1.train.init_from_checkpoint(init_checkpoint, {"bert/": "bert/"})
+    outputs = []
     with tf1.Session() as sess:
       sess.run(tf1.global_variables_initializer())
       embeddings = sess.run(model.get_embedding_table())
-      parts = []
-      while True:
-        try:
-          parts.append(sess.run(fetches))
-        except tf.errors.OutOfRangeError:
-          break
-  hidden, labels, inputs, weights = (np.concatenate(p) for p in zip(*parts))
-  real = weights > 0
-  return hidden[real], labels[real], inputs[real], embeddings
+      for dataset in datasets:
+        sess.run(iterator.make_initializer(dataset))
+        parts = []
+        while True:
+          try:
+            parts.append(sess.run(fetches))
+          except tf.errors.OutOfRangeError:
+            break
+        hidden_np, labels, inputs, weights = (np.concatenate(p) for p in zip(*parts))
+        real = weights > 0
+        outputs.append((hidden_np[real], labels[real], inputs[real]))
+  return embeddings, outputs
 
 
-def fit_and_score(bert_config, train, held_out, embeddings, epochs, batch_size, learning_rate, seed):
+def fit_and_score(bert_config, train, held_out, embeddings, epochs, batch_size, learning_rate, seed,
+                  mask_token_id):
   """Fits a fresh masked-LM head on `train` (features, labels) and scores it on `held_out` after each epoch.
 
   Returns:
@@ -88,7 +100,7 @@ def fit_and_score(bert_config, train, held_out, embeddings, epochs, batch_size, 
     predictions = tf.argmax(log_probs, axis=-1, output_type=tf.int32)            # [N]
     rng = np.random.default_rng(seed)
     held_x, held_y, held_inputs = held_out
-    masked = held_inputs == MASK_ID
+    masked = held_inputs == mask_token_id
     rows = []
     with tf1.Session() as sess:
       sess.run(tf1.global_variables_initializer())
@@ -118,16 +130,13 @@ def main(_):
         "at kept/random tokens |")
   print("|---|---|---|---|---|---|---|---|")
   for name, checkpoint in starts:
-    train_x, train_y, _, embeddings = encoder_outputs(bert_config, checkpoint, train_files, name_to_features,
-                                                      FLAGS.layer, FLAGS.seed)
-    held_x, held_y, held_inputs, held_embeddings = encoder_outputs(
-        bert_config, checkpoint, eval_files, name_to_features, FLAGS.layer, FLAGS.seed)
-    assert np.array_equal(embeddings, held_embeddings), "the two passes built different encoders"
-    rows = fit_and_score(bert_config, (train_x, train_y), (held_x, held_y, held_inputs), embeddings,
-                         FLAGS.epochs, FLAGS.batch_size, FLAGS.learning_rate, FLAGS.seed)
+    embeddings, (train, held_out) = encoder_outputs(bert_config, checkpoint, [train_files, eval_files],
+                                                   name_to_features, FLAGS.layer, FLAGS.seed)
+    rows = fit_and_score(bert_config, train[:2], held_out, embeddings, FLAGS.epochs, FLAGS.batch_size,
+                         FLAGS.learning_rate, FLAGS.seed, FLAGS.mask_token_id)
     for epoch, row in enumerate(rows, 1):
       print("| %s | %d | %d | %d | %.3f | %.3f | %.3f | %.3f |" % (
-          name, len(train_y), len(held_y), epoch, row["loss"], row["accuracy"], row["accuracy_mask"],
+          name, len(train[1]), len(held_out[1]), epoch, row["loss"], row["accuracy"], row["accuracy_mask"],
           row["accuracy_other"]), flush=True)
 
 

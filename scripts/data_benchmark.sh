@@ -34,13 +34,7 @@ if [ "${#BOOKS[@]}" -ne 10 ]; then
   exit 1
 fi
 
-if [ -n "${BENCH_DIR:-}" ]; then
-  WORK="$BENCH_DIR"
-  mkdir -p "$WORK"
-else
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-fi
+source "$REPO/scripts/configs/bench_dir.sh"
 
 INPUT="$WORK/gutenberg_5mb.txt"
 "$PY" "$REPO/benchmarks/prepare_pretrain_text.py" --nltk_data="$REPO/data/samples/nltk_data" \

@@ -20,13 +20,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
 
-if [ -n "${BENCH_DIR:-}" ]; then
-  WORK="$BENCH_DIR"
-  mkdir -p "$WORK"
-else
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-fi
+source "$REPO/scripts/configs/bench_dir.sh"
 
 RECORDS="$WORK/pretrain_seq128.tfrecord"
 "$PY" "$REPO/create_pretraining_data.py" --input_file="$REPO/data/samples/pretrain/gutenberg_sample.txt" \

@@ -47,15 +47,10 @@ GBS=$((train_batch_size * num_gpus * num_accumulation_steps))
 printf -v TAG "tf_bert_pretraining_adam_%s_%s_gbs%d" "$bert_model" "$precision" "$GBS"
 DATESTAMP=$(date +'%y%m%d%H%M%S')
 RESULTS_DIR="${RESULTS_DIR:-$ROOT/results/${TAG}_${DATESTAMP}}"
-DATA="$(pretrain_data_dir "$seq_len" "$max_pred_per_seq")"
-CONFIG="$(pretrain_bert_config "$bert_model")"
-pretrain_launcher "$num_gpus"
-pretrain_precision_flags "$precision" "$use_xla"
-init_flags=()
-if [ -n "${INIT_CHECKPOINT:-}" ]; then init_flags=(--init_checkpoint="$INIT_CHECKPOINT"); fi
+pretrain_setup "$seq_len" "$max_pred_per_seq"
 
 echo "Adam: $train_steps updates of $num_gpus x $train_batch_size x $num_accumulation_steps sequences of" \
      "$seq_len tokens from $DATA"
 pretrain_phase "$RESULTS_DIR" "$RESULTS_DIR/$TAG.$DATESTAMP.log" \
   "$train_batch_size" "$seq_len" "$max_pred_per_seq" \
-  "$train_steps" "$warmup_steps" "$num_accumulation_steps" "$learning_rate" adam "${init_flags[@]}"
+  "$train_steps" "$warmup_steps" "$num_accumulation_steps" "$learning_rate" adam "${INIT_FLAGS[@]}"

@@ -31,15 +31,10 @@ train_steps_phase1=$((train_steps * 9 / 10))   # phase 1 is 90% of the updates
 
 RESULTS_DIR="${RESULTS_DIR:-$ROOT/results}"
 RESULTS_DIR_PHASE1="$RESULTS_DIR/phase_1"
-DATA="$(pretrain_data_dir "$seq_len" "$max_pred_per_seq")"
-CONFIG="$(pretrain_bert_config "$bert_model")"
-pretrain_launcher "$num_gpus"
-pretrain_precision_flags "$precision" "$use_xla"
-init_flags=()
-if [ -n "${INIT_CHECKPOINT:-}" ]; then init_flags=(--init_checkpoint="$INIT_CHECKPOINT"); fi
+pretrain_setup "$seq_len" "$max_pred_per_seq"
 
 echo "Phase 1: $train_steps_phase1 updates of $num_gpus x $train_batch_size_phase1 x" \
      "$num_accumulation_steps_phase1 sequences of $seq_len tokens from $DATA"
 pretrain_phase "$RESULTS_DIR_PHASE1" "$RESULTS_DIR_PHASE1/phase_1.$(date +'%y%m%d%H%M%S').log" \
   "$train_batch_size_phase1" "$seq_len" "$max_pred_per_seq" \
-  "$train_steps_phase1" "$warmup_steps_phase1" "$num_accumulation_steps_phase1" "$learning_rate_phase1" lamb "${init_flags[@]}"
+  "$train_steps_phase1" "$warmup_steps_phase1" "$num_accumulation_steps_phase1" "$learning_rate_phase1" lamb "${INIT_FLAGS[@]}"

@@ -38,10 +38,7 @@ train_steps_phase2=$((train_steps * gbs_phase1 / (10 * gbs_phase2)))   # 10% of 
 RESULTS_DIR="${RESULTS_DIR:-$ROOT/results}"
 RESULTS_DIR_PHASE2="$RESULTS_DIR/phase_2"
 PHASE1_CHECKPOINT="${PHASE1_CHECKPOINT:-$(pretrain_final_checkpoint "$RESULTS_DIR/phase_1")}"
-DATA="$(pretrain_data_dir "$seq_len" "$max_pred_per_seq")"
-CONFIG="$(pretrain_bert_config "$bert_model")"
-pretrain_launcher "$num_gpus"
-pretrain_precision_flags "$precision" "$use_xla"
+pretrain_setup "$seq_len" "$max_pred_per_seq"
 
 echo "Phase 2: $train_steps_phase2 updates of $num_gpus x $train_batch_size_phase2 x" \
      "$num_accumulation_steps_phase2 sequences of $seq_len tokens from $DATA, starting from $PHASE1_CHECKPOINT"

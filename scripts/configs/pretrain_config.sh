@@ -184,9 +184,20 @@ pretrain_precision_flags ()
   PRECISION_FLAGS=("$amp" "$xla")
 }
 
-# Runs run_pretraining.py (through LAUNCH, with PY) with output dir $1 and the other arguments, appends
-# its output to the log file $2 and prints the final evaluation results; fails with run_pretraining.py.
-#   pretrain_run OUTPUT_DIR LOGFILE FLAGS...
+# Sets what every pretraining launcher needs before pretrain_phase: DATA (pretrain_data_dir for sequence length
+# $1 and $2 masked positions), CONFIG (for $bert_model), PY, LAUNCH and HOROVOD_FLAG (for $num_gpus),
+# PRECISION_FLAGS (for $precision and $use_xla) and INIT_FLAGS (--init_checkpoint=$INIT_CHECKPOINT when that is
+# set). Needs ROOT.
+pretrain_setup ()
+{
+  DATA="$(pretrain_data_dir "$1" "$2")"
+  CONFIG="$(pretrain_bert_config "$bert_model")"
+  pretrain_launcher "$num_gpus"
+  pretrain_precision_flags "$precision" "$use_xla"
+  INIT_FLAGS=()
+  if [ -n "${INIT_CHECKPOINT:-}" ]; then INIT_FLAGS=(--init_checkpoint="$INIT_CHECKPOINT"); fi
+}
+
 # Runs one pretraining phase on $DATA/{training,test} with $CONFIG and the launcher and precision flags:
 #   pretrain_phase OUT LOG BATCH SEQ_LEN MAX_PRED STEPS WARMUP ACCUMULATION LEARNING_RATE OPTIMIZER [flags...]
 pretrain_phase ()
@@ -203,6 +214,9 @@ pretrain_phase ()
     --allreduce_post_accumulation "${PRECISION_FLAGS[@]}" "$HOROVOD_FLAG" "$@"
 }
 
+# Runs run_pretraining.py (through LAUNCH, with PY) with output dir $1 and the other arguments, appends
+# its output to the log file $2 and prints the final evaluation results; fails with run_pretraining.py.
+#   pretrain_run OUTPUT_DIR LOGFILE FLAGS...
 pretrain_run ()
 {
   local out="$1" log="$2"; shift 2
