@@ -11,6 +11,8 @@
 #   2.0  train-v2.0.subset.reconstructed.json (6610 questions) -> dev-v2.0.first5articles.official.json
 #        (1407 questions, 702 unanswerable), answered with the no-answer threshold tuned on the dev file
 #        (--null_score_diff_threshold=auto, the SQuAD 2.0 official script's best_f1_thresh).
+#        The table adds utils/squad_diagnostics.py's measures: forced HasAns F1 (spans alone), the null odds'
+#        AUC and the F1 with the null odds shuffled (the no-answer decision at chance).
 #
 # Environment: EPOCHS (whole epochs, default 2), SEQ (192), STRIDE (128), BATCH (32), LR (default 1e-4 for 1.1 and
 # 5e-5 for 2.0: at 1e-4 the 2.0 run collapsed to "no answer" everywhere after one epoch), OUT_DIR (default
@@ -79,21 +81,15 @@ PY
   "$PY" - "$out" "$version" "$EPOCHS" "$windows" "$lr" "$dev" >> "$OUT_DIR/results.jsonl" <<'PY'
 import json, os, sys
 sys.path.insert(0, ".")
-from utils import evaluate_squad_v2
+from utils import squad_diagnostics
 out, version, epochs, windows, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 with open(sys.argv[6]) as f:
-  answerable = {qa["id"]: [a["text"] for a in qa["answers"]] for article in json.load(f)["data"]
-                for paragraph in article["paragraphs"] for qa in paragraph["qas"] if qa["answers"]}
+  dev = json.load(f)["data"]
 
 
-def forced_span_f1(nbest_file):
-  """F1 on the answerable questions of each one's best non-empty candidate: span quality apart from the
-  no-answer decision."""
-  with open(nbest_file) as f:
-    nbest = json.load(f)
-  scores = [max(evaluate_squad_v2.compute_f1(gold, next((c["text"] for c in nbest[qid] if c["text"]), ""))
-                for gold in golds) for qid, golds in answerable.items()]
-  return 100.0 * sum(scores) / len(scores)
+def load(epoch, name):
+  with open(os.path.join(out, "epoch%d" % epoch, name)) as f:
+    return json.load(f)
 
 
 final = {}
@@ -103,10 +99,12 @@ with open(os.path.join(out, "train", "bert_dllog.json")) as f:
     if record.get("step") == [] and "throughput_train" in record["data"]:
       final = record["data"]
 for epoch in range(1, epochs + 1):
-  with open(os.path.join(out, "epoch%d" % epoch, "eval_results.json")) as f:
-    metrics = json.load(f)
-  if "null_score_diff_threshold" in metrics:
-    metrics["HasAns_forced_f1"] = forced_span_f1(os.path.join(out, "epoch%d" % epoch, "nbest_predictions.json"))
+  metrics = load(epoch, "eval_results.json")
+  if "null_score_diff_threshold" in metrics:   # SQuAD 2.0: spans and the no-answer decision apart
+    nbest, null_odds = load(epoch, "nbest_predictions.json"), load(epoch, "null_odds.json")
+    metrics["HasAns_forced_f1"] = squad_diagnostics.forced_span_f1(dev, nbest)
+    metrics["null_odds_auc"] = squad_diagnostics.no_answer_auc(dev, null_odds)
+    metrics["shuffled_odds_f1_max"] = max(squad_diagnostics.shuffled_odds_f1(dev, nbest, null_odds, draws=100))
   print(json.dumps(dict(version=version, epoch=epoch, learning_rate=lr, train_windows=windows,
                         train_windows_per_sec=final["throughput_train"], **metrics)))
 PY
@@ -116,13 +114,16 @@ done
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print("| SQuAD | lr | epoch | EM | F1 | no-answer threshold | HasAns F1 | NoAns F1 | HasAns F1, forced to answer |"
-      " train windows | train windows/s |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+      " no-answer AUC | F1, shuffled null odds (max of 100) | train windows | train windows/s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
   v2 = "null_score_diff_threshold" in r
-  print("| v%s | %g | %d | %.2f | %.2f | %s | %s | %s | %s | %d | %.2f |" % (
+  cells = ["-"] * 6   # the SQuAD 2.0 columns
+  if v2:
+    cells = (["%.4f" % r["null_score_diff_threshold"]] + ["%.2f" % r[k] for k in ("HasAns_f1", "NoAns_f1",
+             "HasAns_forced_f1")] + ["%.3f" % r["null_odds_auc"], "%.2f" % r["shuffled_odds_f1_max"]])
+  print("| v%s | %g | %d | %.2f | %.2f | %s | %d | %.2f |" % (
       r["version"], r["learning_rate"], r["epoch"], r["exact"] if v2 else r["exact_match"], r["f1"],
-      "%.4f" % r["null_score_diff_threshold"] if v2 else "-", "%.2f" % r["HasAns_f1"] if v2 else "-",
-      "%.2f" % r["NoAns_f1"] if v2 else "-", "%.2f" % r["HasAns_forced_f1"] if v2 else "-", r["train_windows"],
+      " | ".join(cells), r["train_windows"],
       r["train_windows_per_sec"]))
 PY

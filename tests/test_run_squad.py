@@ -285,28 +285,30 @@ def _shared_squad(name):
 @pytest.mark.parametrize("version_2", [False, True], ids=["v1.1", "v2.0"])
 def test_full_subset_accuracy(minilm_tf_dir, tmp_path, version_2):
   """scripts/squad_accuracy.sh on the 20-article train subsets (3305 questions; 6610 for 2.0), scored on the 5
-  official dev articles after epochs 1 and 2 of one 2-epoch run: F1 must grow and end far above random spans
-  (v1.1, lr 1e-4), or, with the tuned threshold, well above answering nothing with the answerable questions
-  answered well (v2.0, lr 5e-5; at 1e-4 one epoch collapsed to "no answer" for every question)."""
+  official dev articles after each epoch. v1.1 (2 epochs, lr 1e-4): F1 must grow and end far above random spans.
+  v2.0 (4 epochs, lr 5e-5; at 1e-4 one epoch collapsed to "no answer" for every question): F1 must grow, the
+  spans must be far above random ones, and the no-answer decision must be well above chance: its null odds rank
+  unanswerable questions above answerable ones (AUC; chance 0.5, about +-0.015 at 702 against 705 questions), and
+  the tuned-threshold F1 beats every one of 100 shufflings of the null odds among the questions."""
   _shared_squad(TRAIN_V2_FULL if version_2 else TRAIN_V1_FULL)
   dev_file = DEV_V2 if version_2 else DEV_V1
-  env = dict(os.environ, OUT_DIR=str(tmp_path), EPOCHS="2", MINILM_DIR=minilm_tf_dir, PYTHON=sys.executable)
+  epochs = 4 if version_2 else 2
+  env = dict(os.environ, OUT_DIR=str(tmp_path), EPOCHS=str(epochs), MINILM_DIR=minilm_tf_dir, PYTHON=sys.executable)
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "squad_accuracy.sh"), "2.0" if version_2 else "1.1"],
                         capture_output=True, text=True, env=env, timeout=4 * 3600)
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
   print(proc.stdout)
   with open(tmp_path / "results.jsonl") as f:
     rows = [json.loads(line) for line in f]
-  assert [r["epoch"] for r in rows] == [1, 2]
+  assert [r["epoch"] for r in rows] == list(range(1, epochs + 1))
   f1 = [r["f1"] for r in rows]
-  assert f1[1] > f1[0]
+  assert f1[-1] > f1[0]
   with open(dev_file) as f:
     dev_data = json.load(f)["data"]
   if version_2:
     # Span extraction, apart from the no-answer decision: each answerable question's best non-empty candidate.
-    assert rows[1]["HasAns_forced_f1"] > random_span_f1(answerable_only(dev_data)) + 30
-    num_no_answer = sum(not qa["answers"] for a in dev_data for p in a["paragraphs"] for qa in p["qas"])
-    assert f1[1] > 100.0 * num_no_answer / len(qids(dev_data)) + 5   # well above "always no answer"
-    assert rows[1]["HasAns_f1"] > 30
+    assert rows[-1]["HasAns_forced_f1"] > random_span_f1(answerable_only(dev_data)) + 30
+    assert rows[-1]["null_odds_auc"] > 0.6
+    assert f1[-1] > rows[-1]["shuffled_odds_f1_max"] + 1
   else:
-    assert f1[1] > random_span_f1(dev_data) + 30
+    assert f1[-1] > random_span_f1(dev_data) + 30

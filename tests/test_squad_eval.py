@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT, SAMPLES
 from utils import evaluate_squad_v1 as ev1
 from utils import evaluate_squad_v2 as ev2
+from utils import squad_diagnostics
 
 DEV_V1 = os.path.join(SAMPLES, "squad", "dev-v1.1.first5articles.official-answerable.json")
 DEV_V2 = os.path.join(SAMPLES, "squad", "dev-v2.0.first5articles.official.json")
@@ -127,6 +128,40 @@ def test_v2_missing_predictions_and_bad_na_probs():
     ev2.evaluate_v2(_V2_DATA, _V2_PREDS, {k: v for k, v in _V2_NA.items() if k != "q5"})
   with pytest.raises(ValueError, match="prediction"):
     ev2.evaluate_v2(_V2_DATA, {})
+
+
+
+# Candidates as nbest_predictions.json lists them (best first); forced answers: q1 "Paris" (F1 1), q2 "42 units"
+# (P 1/2, R 1: F1 2/3), q5 "1990s" (F1 1), q3 none, q4 "blue".
+_V2_NBEST = {"q1": [{"text": ""}, {"text": "Paris"}], "q2": [{"text": "42 units"}, {"text": ""}],
+             "q3": [{"text": ""}], "q4": [{"text": "blue"}], "q5": [{"text": "1990s"}]}
+
+
+def test_v2_diagnostics_forced_spans_and_no_answer_auc():
+  assert squad_diagnostics.forced_predictions(_V2_NBEST) == {"q1": "Paris", "q2": "42 units", "q3": "",
+                                                             "q4": "blue", "q5": "1990s"}
+  assert squad_diagnostics.forced_span_f1(_V2_DATA, _V2_NBEST) == pytest.approx(100 * (1 + 2 / 3 + 1) / 3)
+  # Unanswerable q3 (0.3), q4 (0.8) against answerable q1 (0.1), q2 (0.6), q5 (0.5): q3 beats only q1, q4 beats
+  # all three: 4 of 6 pairs.
+  assert squad_diagnostics.no_answer_auc(_V2_DATA, _V2_NA) == pytest.approx(4 / 6)
+  # q3 at 0.5 ties q5: 1 + 0.5 + 3 of 6.
+  assert squad_diagnostics.no_answer_auc(_V2_DATA, dict(_V2_NA, q3=0.5)) == pytest.approx(4.5 / 6)
+  with pytest.raises(ValueError, match="both answerable and unanswerable"):
+    squad_diagnostics.no_answer_auc(_dataset([("q1", ["Paris"])]), {"q1": 0.1})
+
+
+def test_v2_diagnostics_shuffled_odds_are_chance_level():
+  # Odds that separate perfectly (unanswerable highest) reach the top F1: the answerable questions keep their
+  # forced answers (1 + 2/3 + 1) and both unanswerable ones say "no answer": (8/3 + 2) / 5.
+  perfect = {"q1": 0.1, "q2": 0.2, "q5": 0.3, "q3": 0.8, "q4": 0.9}
+  best = ev2.evaluate_v2(_V2_DATA, squad_diagnostics.forced_predictions(_V2_NBEST), perfect)["best_f1"]
+  assert best == pytest.approx(100 * (8 / 3 + 2) / 5)
+  shuffled = squad_diagnostics.shuffled_odds_f1(_V2_DATA, _V2_NBEST, perfect, draws=200, seed=3)
+  assert len(shuffled) == 200 and shuffled == squad_diagnostics.shuffled_odds_f1(_V2_DATA, _V2_NBEST, perfect,
+                                                                                  draws=200, seed=3)
+  # Never below answering "no answer" everywhere (2 of 5), never above the perfect odds, and on average below them.
+  assert all(40.0 - 1e-9 <= f1 <= best + 1e-9 for f1 in shuffled)
+  assert sum(shuffled) / len(shuffled) < best - 5
 
 
 def _run(script, *args):
