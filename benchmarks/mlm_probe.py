@@ -39,7 +39,6 @@ FLAGS.set_default("learning_rate", 1e-3)
 FLAGS.set_default("seed", 0)
 
 
-
 def encoder_outputs(bert_config, init_checkpoint, file_sets, name_to_features, layer, seed):
   """Runs one frozen encoder (one graph and session) over each of `file_sets`.
 
