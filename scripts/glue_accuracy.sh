@@ -27,8 +27,8 @@ SHARED_GLUE="${BERT_SHARED_DATA:-/work/shared/data}/glue"
 RUNS=("$@")
 [ ${#RUNS[@]} -eq 0 ] && RUNS=(mrpc_reference mrpc_lr1e-4 cola stsb)
 
-run () {  # name task data_dir batch lr epochs
-  local name="$1" task="$2" data="$3" batch="$4" lr="$5" epochs="$6" out="$OUT_DIR/$1"
+run () {  # name task data_dir batch lr epochs seed
+  local name="$1" task="$2" data="$3" batch="$4" lr="$5" epochs="$6" seed="$7" out="$OUT_DIR/$1"
   rm -rf "$out"; mkdir -p "$out"
   echo "[$name] $task: batch $batch, lr $lr, $epochs epochs, seed $seed -> $out/log.txt"
   TF_CPP_MIN_LOG_LEVEL=2 "$PY" "$ROOT/run_classifier.py" --task_name="$task" --data_dir="$data" \
@@ -62,7 +62,7 @@ for name in "${RUNS[@]}"; do
          "each optionally ending in _sSEED)" >&2; exit 2; }
   batch="${BASH_REMATCH[3]}" lr="${BASH_REMATCH[2]}" epochs="${BASH_REMATCH[4]}"
   task_and_data="$(task_data "${BASH_REMATCH[1]}")"
-  run "$name" "${task_and_data%% *}" "${task_and_data#* }" "$batch" "$lr" "$epochs"
+  run "$name" "${task_and_data%% *}" "${task_and_data#* }" "$batch" "$lr" "$epochs" "$seed"
 done
 
 "$PY" - "$OUT_DIR" "${RUNS[@]}" <<'PY'

@@ -22,10 +22,7 @@ def forced_predictions(nbest):
 
 def forced_span_f1(dataset, nbest):
   """F1 (percent) over the answerable questions of `dataset`, each answered with its best non-empty candidate."""
-  has_answer = evaluate_squad_v2.make_qid_to_has_ans(dataset)
-  _, f1 = evaluate_squad_v2.get_raw_scores(dataset, forced_predictions(nbest))
-  scores = [f1[qid] for qid in f1 if has_answer[qid]]
-  return 100.0 * sum(scores) / len(scores)
+  return evaluate_squad_v2.evaluate_v2(dataset, forced_predictions(nbest))["HasAns_f1"]
 
 
 def no_answer_auc(dataset, null_odds):
