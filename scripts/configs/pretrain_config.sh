@@ -49,7 +49,7 @@ pretrain_usage_error ()
 # Checks launcher arguments; a bad one ends the script through pretrain_usage_error.
 #   pretrain_check SCRIPT KIND NAME VALUE [KIND NAME VALUE ...]
 # KIND: count (integer >= 1), steps (integer >= 0), rate (a number such as 7.5e-4), precision (fp16 | fp32 | tf32 |
-# manual_fp16), bool (true | false), model (large | base | minilm | tiny, or anything with $BERT_CONFIG set).
+# manual_fp16), bool (true | false), model (large | base | minilm | mini | tiny, or anything with $BERT_CONFIG set).
 pretrain_check ()
 {
   local script="$1"; shift
@@ -62,7 +62,7 @@ pretrain_check ()
       rate) [[ "$value" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] || ok=0 ;;
       precision) [[ "$value" =~ ^(fp16|fp32|tf32|manual_fp16)$ ]] || ok=0 ;;
       bool) [[ "$value" =~ ^(true|false)$ ]] || ok=0 ;;
-      model) [ -n "${BERT_CONFIG:-}" ] || [[ "$value" =~ ^(large|base|minilm|tiny)$ ]] || ok=0 ;;
+      model) [ -n "${BERT_CONFIG:-}" ] || [[ "$value" =~ ^(large|base|minilm|mini|tiny)$ ]] || ok=0 ;;
     esac
     [ "$ok" = 1 ] || pretrain_usage_error "$script" "$name='$value' is not a valid $kind"
   done
@@ -210,7 +210,8 @@ pretrain_phase ()
     --do_train --do_eval --train_batch_size="$batch" --eval_batch_size="$eval_batch_size" \
     --max_seq_length="$seq" --max_predictions_per_seq="$pred" --num_train_steps="$steps" \
     --num_warmup_steps="$warmup" --num_accumulation_steps="$accum" \
-    --save_checkpoints_steps="$save_checkpoints_steps" --learning_rate="$lr" --optimizer_type="$optimizer" \
+    --save_checkpoints_steps="$save_checkpoints_steps" --keep_checkpoint_max="${KEEP_CHECKPOINT_MAX:-5}" \
+    --learning_rate="$lr" --optimizer_type="$optimizer" \
     --allreduce_post_accumulation "${PRECISION_FLAGS[@]}" "$HOROVOD_FLAG" "$@"
 }
 

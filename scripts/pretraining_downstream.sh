@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Does pretraining help downstream? Fine-tunes a pretrained checkpoint and the same config from random
+# initialisation with run_classifier.py, with the same hyperparameters and seeds, and prints a table:
+#   SST-2  train on the first 8000 rows of the public train.tsv, evaluate on its last 2000 rows (disjoint rows;
+#          SST-2's rows are phrases, and phrases of one review may fall on both sides);
+#   CoLA   the full train.tsv, evaluated on dev.tsv (Matthews correlation).
+#
+#   bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG
+#
+# Environment: TASKS (default "sst2 cola"; also mrpc, rte), SEEDS (default "1 2"), LR (5e-5), BATCH (32),
+# EPOCHS (3), BERT_SHARED_DATA (default /work/shared/data; GLUE in $BERT_SHARED_DATA/glue), PYTHON.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="${1:?usage: bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG}"
+CHECKPOINT="${2:?missing CHECKPOINT}" CONFIG="${3:?missing BERT_CONFIG}"
+[ -f "$CHECKPOINT.index" ] || { echo "error: CHECKPOINT=$CHECKPOINT: no $CHECKPOINT.index" >&2; exit 2; }
+[ -f "$CONFIG" ] || { echo "error: BERT_CONFIG=$CONFIG not found" >&2; exit 2; }
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+GLUE="${BERT_SHARED_DATA:-/work/shared/data}/glue"
+VOCAB="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt"
+LR="${LR:-5e-5}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}"
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
+mkdir -p "$OUT"
+
+task_data () {  # prints "TASK_NAME METRIC DATA_DIR", making the SST-2 slices on first use
+  case "$1" in
+    sst2)
+      local d="$OUT/data/SST-2"
+      if [ ! -f "$d/dev.tsv" ]; then
+        mkdir -p "$d"
+        head -n 8001 "$GLUE/SST-2/train.tsv" > "$d/train.tsv"
+        { head -n 1 "$GLUE/SST-2/train.tsv"; tail -n 2000 "$GLUE/SST-2/train.tsv"; } > "$d/dev.tsv"
+      fi
+      echo "SST-2 eval_accuracy $d" ;;
+    cola) echo "CoLA eval_mcc $GLUE/CoLA" ;;
+    mrpc) echo "MRPC eval_accuracy $ROOT/data/samples/glue/MRPC" ;;
+    rte) echo "RTE eval_accuracy $GLUE/RTE" ;;
+    *) echo "error: unknown task '$1' (expected sst2, cola, mrpc, rte)" >&2; exit 2 ;;
+  esac
+}
+
+finetune () {  # task_name data_dir seed out [--init_checkpoint=...]
+  local task="$1" data="$2" seed="$3" out="$4"; shift 4
+  rm -rf "$out"; mkdir -p "$out"
+  "$PY" "$ROOT/run_classifier.py" --task_name="$task" --data_dir="$data" --vocab_file="$VOCAB" \
+    --bert_config_file="$CONFIG" --do_train --do_eval --max_seq_length=128 --train_batch_size="$BATCH" \
+    --eval_batch_size=64 --learning_rate="$LR" --num_train_epochs="$EPOCHS" --warmup_proportion=0.1 \
+    --seed="$seed" --output_dir="$out" "$@" > "$out.log" 2>&1 \
+    || { echo "error: fine-tuning failed, see $out.log" >&2; tail -3 "$out.log" >&2; exit 1; }
+}
+
+metric () { sed -n "s/^$2 = //p" "$1/eval_results.txt"; }
+
+rows=()
+for t in ${TASKS:-sst2 cola}; do
+  read -r task key data <<< "$(task_data "$t")"
+  for seed in ${SEEDS:-1 2}; do
+    echo "[$task seed $seed] pretrained and random initialisation (lr $LR, batch $BATCH, $EPOCHS epochs)"
+    finetune "$task" "$data" "$seed" "$OUT/$t/pretrained_s$seed" --init_checkpoint="$CHECKPOINT"
+    finetune "$task" "$data" "$seed" "$OUT/$t/random_s$seed"
+    p="$(metric "$OUT/$t/pretrained_s$seed" "$key")" r="$(metric "$OUT/$t/random_s$seed" "$key")"
+    rows+=("$(printf "| %s | %s | %s | %.4f | %.4f | %+.4f |" "$task" "${key#eval_}" "$seed" "$p" "$r" \
+              "$(echo "$p - $r" | bc -l)")")
+  done
+done
+{
+  echo "| task | metric | seed | pretrained | random init | gain |"
+  echo "|---|---|---|---|---|---|"
+  printf "%s\n" "${rows[@]}"
+} | tee "$OUT/downstream.md"

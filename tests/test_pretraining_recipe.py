@@ -1,0 +1,144 @@
+"""The pieces of the pretraining recipe (scripts/pretraining_accuracy.sh): text preparation with held-out
+documents, the collapse warning, the report (baseline, table, curve), and (slow) the recipe itself on the
+shipped text."""
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from conftest import ROOT, SAMPLES
+
+PYTHON = sys.executable
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+VOCAB = os.path.join(SAMPLES, "vocab", "bert-base-uncased-vocab.txt")
+TRAIN_TEXT = os.path.join(SAMPLES, "pretrain", "gutenberg_sample.txt")
+HELDOUT_TEXT = os.path.join(SAMPLES, "pretrain_heldout", "chesterton_thursday_sample.txt")
+NLTK_DATA = os.path.join(SAMPLES, "nltk_data")
+
+# Five WikiText-2-style articles: titles, section headings, escaped hyphens/commas/points.
+WIKITEXT = "".join(
+    " \n = Article %d = \n \n Article %d is about the number %d . It has 1 @,@ 000 @-@ odd words . \n"
+    " \n = = Section = = \n \n It measures 2 @.@ 5 metres . \n" % (i, i, i) for i in range(5))
+
+
+def _run(args, check=True):
+  proc = subprocess.run(args, env=ENV, capture_output=True, text=True, cwd=ROOT)
+  if check and proc.returncode != 0:
+    raise AssertionError("%s failed (%d):\n%s" % (args[1], proc.returncode, proc.stderr[-3000:]))
+  return proc
+
+
+def _documents(path):
+  with open(path) as f:
+    return [d.splitlines() for d in f.read().strip("\n").split("\n\n")]
+
+
+def test_wikitext_articles_become_documents_and_every_nth_is_held_out(tmp_path):
+  src = tmp_path / "valid.txt"
+  src.write_text(WIKITEXT)
+  train, heldout = str(tmp_path / "train.txt"), str(tmp_path / "heldout.txt")
+  _run([PYTHON, "data/prepare_pretrain_text.py", "--nltk_data=" + NLTK_DATA, "--format=wikitext",
+        "--output_file=" + train, "--heldout_output_file=" + heldout, "--heldout_every=4", str(src)])
+  train_docs, heldout_docs = _documents(train), _documents(heldout)
+  assert [d[0] for d in heldout_docs] == ["Article 0 is about the number 0 .", "Article 4 is about the number 4 ."]
+  assert [d[0] for d in train_docs] == ["Article %d is about the number %d ." % (i, i) for i in (1, 2, 3)]
+  # One sentence per line, escapes undone, titles and section headings dropped.
+  assert train_docs[0] == ["Article 1 is about the number 1 .", "It has 1,000-odd words .",
+                           "It measures 2.5 metres ."]
+  assert not [line for d in train_docs + heldout_docs for line in d if "=" in line or "@" in line]
+
+
+def test_top_prediction_share_and_collapse_warning():
+  """The eval metric counts weighted predictions per id; the warning fires above 80% and names the settings
+  (in a subprocess: run_pretraining defines flags that other entry points define too)."""
+  code = """if True:
+    import json
+    import tensorflow as tf
+    import run_pretraining
+    tf.compat.v1.disable_eager_execution()
+    preds = tf.constant([7, 7, 3, 7, 9, 7], tf.int32)
+    weights = tf.constant([1, 1, 1, 1, 1, 0], tf.float32)   # the last position is padding
+    (share, update), (top, _) = run_pretraining.top_prediction_share(preds, weights, 10)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.local_variables_initializer())
+      sess.run(update)
+      first = sess.run([share, top])
+      sess.run(update)   # a second batch with the same predictions leaves the share as it is
+      second = sess.run([share, top])
+    collapsed = {"masked_lm_top_prediction_share": 0.93, "masked_lm_top_prediction_id": 1010.0}
+    fine = {"masked_lm_top_prediction_share": 0.30, "masked_lm_top_prediction_id": 1996.0}
+    print(json.dumps({"first": [float(v) for v in first], "second": [float(v) for v in second],
+                      "train": run_pretraining.collapse_warning(collapsed, 3e-3, "adam"),
+                      "eval_only": run_pretraining.collapse_warning(collapsed, None, "lamb"),
+                      "fine": run_pretraining.collapse_warning(fine, 3e-3, "adam")}))
+  """
+  out = json.loads(_run([PYTHON, "-c", code]).stdout.strip().splitlines()[-1])
+  # 3 of the 5 real positions predict id 7; float32 counts give 0.6 to float32 precision (6e-8).
+  assert out["first"] == pytest.approx([0.6, 7.0], abs=1e-7) and out["second"] == out["first"]
+  assert "93%" in out["train"] and "token id 1010" in out["train"]
+  assert "--learning_rate=0.003 --optimizer_type=adam" in out["train"]
+  assert "training run's --learning_rate" in out["eval_only"]
+  assert out["fine"] is None
+
+
+def _records(text, out_dir, dupe, seq=64, pred=10):
+  os.makedirs(out_dir, exist_ok=True)
+  _run([PYTHON, "create_pretraining_data.py", "--input_file=" + text, "--vocab_file=" + VOCAB,
+        "--output_file=" + os.path.join(out_dir, "part.tfrecord"), "--do_lower_case",
+        "--max_seq_length=%d" % seq, "--max_predictions_per_seq=%d" % pred, "--dupe_factor=%d" % dupe])
+  return out_dir
+
+
+def _masked_ids(directory):
+  """The real masked-LM targets of a record folder, parsed here with protobuf alone."""
+  ids = []
+  for name in os.listdir(directory):
+    for record in tf.data.TFRecordDataset(os.path.join(directory, name)):
+      f = tf.train.Example.FromString(record.numpy()).features.feature
+      ids += [i for i, w in zip(f["masked_lm_ids"].int64_list.value, f["masked_lm_weights"].float_list.value)
+              if w > 0]
+  return ids
+
+
+def _fake_eval(eval_dir, name, mlm, nsp):
+  os.makedirs(os.path.join(eval_dir, name))
+  with open(os.path.join(eval_dir, name, "eval_results.txt"), "w") as f:
+    f.write("masked_lm_accuracy = %s\nnext_sentence_accuracy = %s\n" % (mlm, nsp))
+
+
+def test_report_scores_the_frequent_token_baseline_and_draws_the_curve(tmp_path):
+  train = _records(TRAIN_TEXT, str(tmp_path / "train"), dupe=2)
+  heldout = _records(HELDOUT_TEXT, str(tmp_path / "heldout"), dupe=1)
+  eval_dir = str(tmp_path / "eval")
+  for name, mlm, nsp in [("phase1_step10_book_64", 0.06, 0.5), ("phase1_step20_book_64", 0.11, 0.6),
+                         ("phase2_step5_book_64", 0.13, 0.65), ("phase2_step5_book_128", 0.12, 0.66)]:
+    _fake_eval(eval_dir, name, mlm, nsp)
+  log = str(tmp_path / "phase1.json")
+  with open(log, "w") as f:
+    for step, loss in [(10, 9.0), (20, 7.5)]:
+      f.write("DLLL " + json.dumps({"type": "LOG", "step": [step], "data": {"loss": loss}}) + "\n")
+  out = str(tmp_path / "report")
+  os.makedirs(out)
+  _run([PYTHON, "utils/pretraining_report.py", "--output_dir=" + out, "--eval_dir=" + eval_dir,
+        "--train_records=" + train, "--heldout_records=book=" + heldout, "--logs=" + log])
+
+  top_id, _ = collections.Counter(_masked_ids(train)).most_common(1)[0]
+  heldout_ids = _masked_ids(heldout)
+  with open(os.path.join(out, "results.json")) as f:
+    results = json.load(f)
+  assert results["baseline_token_id"] == top_id
+  assert results["baseline"]["book"] == pytest.approx(heldout_ids.count(top_id) / len(heldout_ids), rel=1e-12)
+  steps = [(r["phase"], r["step"], r["global_step"], r["seq_len"]) for r in results["evals"]]
+  assert steps == [(1, 10, 10, 64), (1, 20, 20, 64), (2, 5, 25, 64), (2, 5, 25, 128)]   # phase 2 after 20
+  with open(os.path.join(out, "results.md")) as f:
+    table = f.read()
+  ratio = 0.13 / results["baseline"]["book"]
+  assert "| 2 | 5 | 25 | 0.1300 | %.2f | 0.6500 |" % ratio in table
+  assert "## Held-out records of 128 tokens" in table
+  with open(os.path.join(out, "curve.png"), "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
