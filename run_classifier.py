@@ -34,9 +34,9 @@ flags.DEFINE_string("task_name", None, "The task to fine-tune on, e.g. MRPC (see
 flags.DEFINE_string("data_dir", None, "The task's folder in the GLUE layout (train.tsv, dev.tsv, test.tsv).")
 flags.DEFINE_string("vocab_file", None, "vocab.txt of the pretrained model.")
 flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
-flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start from; with only "
-                    "--do_eval/--do_predict, the fine-tuned checkpoint to use (default: the newest in "
-                    "--output_dir).")
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start from (none: random "
+                    "initialisation, as in Google's run_classifier.py); with only --do_eval/--do_predict, the "
+                    "fine-tuned checkpoint to use (default: the newest in --output_dir).")
 flags.DEFINE_string("output_dir", None, "Where features, checkpoints, logs and results go; a run resumes "
                     "from its checkpoints.")
 flags.DEFINE_bool("do_lower_case", True, "Lower-case the input (True for uncased models).")
@@ -149,8 +149,7 @@ def main(_):
   tf1.disable_eager_execution()
   if not (FLAGS.do_train or FLAGS.do_eval or FLAGS.do_predict):
     raise ValueError("at least one of --do_train, --do_eval and --do_predict must be set")
-  for flag in ["task_name", "data_dir", "vocab_file", "bert_config_file", "output_dir"] + (
-      ["init_checkpoint"] if FLAGS.do_train else []):
+  for flag in ["task_name", "data_dir", "vocab_file", "bert_config_file", "output_dir"]:
     if not getattr(FLAGS, flag):
       raise ValueError("--%s is required" % flag)
   bert_config = modeling.BertConfig.from_json_file(FLAGS.bert_config_file)

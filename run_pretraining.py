@@ -94,8 +94,9 @@ def collapse_warning(result, learning_rate, optimizer_type, threshold=COLLAPSE_S
     return None
   used = ("this run: --learning_rate=%g --optimizer_type=%s" % (learning_rate, optimizer_type)
           if learning_rate is not None else "see the training run's --learning_rate and --optimizer_type")
-  return ("warning: masked-LM predictions collapsed: %.0f%% of the evaluated positions predict token id %d; "
-          "the usual cause is a learning rate too high for the optimizer (%s): try one 3-10x smaller" % (
+  return ("warning: masked-LM predictions collapsed: %.0f%% of the evaluated positions predict token id %d "
+          "(normal in the first few hundred updates; if it persists, the usual cause is a learning rate too high "
+          "for the optimizer (%s): try one 3-10x smaller)" % (
               100 * share, result["masked_lm_top_prediction_id"], used))
 
 

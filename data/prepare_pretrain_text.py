@@ -18,6 +18,7 @@ Usage:
 """
 import os
 import re
+import sys
 
 from absl import app, flags
 
@@ -41,7 +42,10 @@ def book_documents(text, doc_break_regex, max_chars):
   for line in text.splitlines() + [""]:
     if doc_break_regex is not None and doc_break_regex.match(line):
       line = ""
-      if documents[-1] or paragraph:
+      if paragraph:   # a heading right after text ends that paragraph in the old document
+        documents[-1].append(" ".join(paragraph))
+        paragraph = []
+      if documents[-1]:
         documents.append([])
     if line.strip():
       paragraph.append(line.strip())
@@ -56,7 +60,14 @@ def book_documents(text, doc_break_regex, max_chars):
 
 
 def wikitext_documents(text):
-  """Splits a WikiText raw file into articles, each a list of paragraphs with WikiText's escapes undone."""
+  """Splits a WikiText raw file into articles.
+
+  Args:
+    text: the whole file.
+
+  Returns:
+    A list of articles, each a non-empty list of paragraph strings with WikiText's escapes undone.
+  """
   documents = []
   for line in text.splitlines():
     if WIKITEXT_TITLE.match(line):
@@ -69,7 +80,13 @@ def wikitext_documents(text):
 
 
 def write_documents(documents, path, sent_tokenize):
-  """Writes `documents` to `path` (atomically): a sentence per line, a blank line between documents."""
+  """Writes `documents` to `path` (atomically): a sentence per line, a blank line between documents.
+
+  Args:
+    documents: lists of paragraph strings.
+    path: the output file.
+    sent_tokenize: function paragraph -> list of sentences.
+  """
   tmp = path + ".tmp"
   with open(tmp, "w", encoding="utf-8") as out:
     for i, doc in enumerate(documents):
@@ -81,29 +98,57 @@ def write_documents(documents, path, sent_tokenize):
   os.replace(tmp, path)
 
 
-def main(argv):
-  import nltk  # pylint: disable=import-outside-toplevel
-  if not os.path.isdir(os.path.join(FLAGS.nltk_data, "tokenizers", "punkt_tab", "english")):
-    raise app.UsageError(f"--nltk_data={FLAGS.nltk_data} has no tokenizers/punkt_tab/english folder")
-  nltk.data.path.insert(0, FLAGS.nltk_data)
-  regex = re.compile(FLAGS.doc_break_regex) if FLAGS.doc_break_regex else None
-  paths = argv[1:]
-  if not paths:
-    raise app.UsageError("Give the text files as arguments.")
+def read_documents(paths, text_format, doc_break_regex, max_chars):
+  """The documents of every file in `paths` (see `book_documents` and `wikitext_documents`).
+
+  Raises:
+    ValueError: naming the file that cannot be read or holds no document.
+  """
   documents = []
   for path in paths:
-    with open(path, encoding="utf-8", errors="replace") as f:
-      text = f.read()
-    documents.extend(wikitext_documents(text) if FLAGS.format == "wikitext"
-                     else book_documents(text, regex, FLAGS.max_chars_per_book))
+    try:
+      with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    except OSError as e:
+      raise ValueError("%s: %s" % (path, e.strerror)) from None
+    found = (wikitext_documents(text) if text_format == "wikitext"
+             else book_documents(text, doc_break_regex, max_chars))
+    if not found:
+      raise ValueError("%s holds no %s document" % (path, text_format))
+    documents.extend(found)
+  return documents
+
+
+def main(argv):
+  """Reads the files named in `argv`, writes the training (and held-out) text."""
+  import nltk  # pylint: disable=import-outside-toplevel
+  if not os.path.isdir(os.path.join(FLAGS.nltk_data, "tokenizers", "punkt_tab", "english")):
+    raise ValueError(f"--nltk_data={FLAGS.nltk_data} has no tokenizers/punkt_tab/english folder")
+  nltk.data.path.insert(0, FLAGS.nltk_data)
+  if not argv[1:]:
+    raise ValueError("give the text files as arguments")
+  regex = re.compile(FLAGS.doc_break_regex) if FLAGS.doc_break_regex else None
+  documents = read_documents(argv[1:], FLAGS.format, regex, FLAGS.max_chars_per_book)
   heldout = []
   if FLAGS.heldout_output_file:
     heldout = documents[::FLAGS.heldout_every]
     documents = [doc for i, doc in enumerate(documents) if i % FLAGS.heldout_every]
+    if not documents:
+      raise ValueError("--heldout_every=%d leaves no training document of %d" % (
+          FLAGS.heldout_every, len(heldout)))
     write_documents(heldout, FLAGS.heldout_output_file, nltk.sent_tokenize)
   write_documents(documents, FLAGS.output_file, nltk.sent_tokenize)
-  print(f"Wrote {len(documents)} documents from {len(paths)} files to {FLAGS.output_file}" +
+  print(f"Wrote {len(documents)} documents from {len(argv) - 1} files to {FLAGS.output_file}" +
         (f", {len(heldout)} held-out documents to {FLAGS.heldout_output_file}" if heldout else ""))
+
+
+def run(argv):
+  """`main`, with a bad file or flag reported in one line and exit status 2."""
+  try:
+    main(argv)
+  except ValueError as e:
+    print("prepare_pretrain_text.py: error: %s" % e, file=sys.stderr)
+    sys.exit(2)
 
 
 def define_flags():
@@ -124,4 +169,4 @@ FLAGS = flags.FLAGS
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  app.run(run)

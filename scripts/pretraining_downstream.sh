@@ -7,7 +7,7 @@
 #
 #   bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG
 #
-# Environment: TASKS (default "sst2 cola"; also mrpc, rte), SEEDS (default "1 2"), LR (5e-5), BATCH (32),
+# Environment: TASKS (default "sst2 cola"; also mrpc), SEEDS (default "1 2"), LR (5e-5), BATCH (32),
 # EPOCHS (3), BERT_SHARED_DATA (default /work/shared/data; GLUE in $BERT_SHARED_DATA/glue), PYTHON.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,22 +22,20 @@ LR="${LR:-5e-5}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
 mkdir -p "$OUT"
 
-task_data () {  # prints "TASK_NAME METRIC DATA_DIR", making the SST-2 slices on first use
-  case "$1" in
-    sst2)
-      local d="$OUT/data/SST-2"
-      if [ ! -f "$d/dev.tsv" ]; then
-        mkdir -p "$d"
-        head -n 8001 "$GLUE/SST-2/train.tsv" > "$d/train.tsv"
-        { head -n 1 "$GLUE/SST-2/train.tsv"; tail -n 2000 "$GLUE/SST-2/train.tsv"; } > "$d/dev.tsv"
-      fi
-      echo "SST-2 eval_accuracy $d" ;;
-    cola) echo "CoLA eval_mcc $GLUE/CoLA" ;;
-    mrpc) echo "MRPC eval_accuracy $ROOT/data/samples/glue/MRPC" ;;
-    rte) echo "RTE eval_accuracy $GLUE/RTE" ;;
-    *) echo "error: unknown task '$1' (expected sst2, cola, mrpc, rte)" >&2; exit 2 ;;
-  esac
-}
+# Each task: "TASK_NAME METRIC DATA_DIR". The SST-2 slices are made below.
+declare -A TASK_DATA=([sst2]="SST-2 eval_accuracy $OUT/data/SST-2" [cola]="CoLA eval_mcc $GLUE/CoLA"
+                      [mrpc]="MRPC eval_accuracy $ROOT/data/samples/glue/MRPC")
+for t in ${TASKS:-sst2 cola}; do
+  [ -n "${TASK_DATA[$t]:-}" ] || { echo "error: TASKS: unknown task '$t' (expected sst2, cola, mrpc)" >&2; exit 2; }
+  source_dir="$GLUE/SST-2"; [ "$t" = sst2 ] || source_dir="${TASK_DATA[$t]##* }"
+  [ -f "$source_dir/train.tsv" ] || { echo "error: $source_dir/train.tsv not found (set BERT_SHARED_DATA)" >&2; exit 2; }
+done
+if [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$OUT/data/SST-2/dev.tsv" ]; then
+  mkdir -p "$OUT/data/SST-2"
+  head -n 8001 "$GLUE/SST-2/train.tsv" > "$OUT/data/SST-2/train.tsv"
+  { head -n 1 "$GLUE/SST-2/train.tsv"; tail -n 2000 "$GLUE/SST-2/train.tsv"; } > "$OUT/data/SST-2/dev.tmp"
+  mv "$OUT/data/SST-2/dev.tmp" "$OUT/data/SST-2/dev.tsv"   # last: its presence marks the slices complete
+fi
 
 finetune () {  # task_name data_dir seed out [--init_checkpoint=...]
   local task="$1" data="$2" seed="$3" out="$4"; shift 4
@@ -49,18 +47,22 @@ finetune () {  # task_name data_dir seed out [--init_checkpoint=...]
     || { echo "error: fine-tuning failed, see $out.log" >&2; tail -3 "$out.log" >&2; exit 1; }
 }
 
-metric () { sed -n "s/^$2 = //p" "$1/eval_results.txt"; }
+metric () {  # run_dir key: the value of key in the run's eval_results.txt
+  local value; value="$(sed -n "s/^$2 = //p" "$1/eval_results.txt")"
+  [ -n "$value" ] || { echo "error: no $2 in $1/eval_results.txt" >&2; exit 1; }
+  echo "$value"
+}
 
 rows=()
 for t in ${TASKS:-sst2 cola}; do
-  read -r task key data <<< "$(task_data "$t")"
+  read -r task key data <<< "${TASK_DATA[$t]}"
   for seed in ${SEEDS:-1 2}; do
     echo "[$task seed $seed] pretrained and random initialisation (lr $LR, batch $BATCH, $EPOCHS epochs)"
     finetune "$task" "$data" "$seed" "$OUT/$t/pretrained_s$seed" --init_checkpoint="$CHECKPOINT"
     finetune "$task" "$data" "$seed" "$OUT/$t/random_s$seed"
-    p="$(metric "$OUT/$t/pretrained_s$seed" "$key")" r="$(metric "$OUT/$t/random_s$seed" "$key")"
-    rows+=("$(printf "| %s | %s | %s | %.4f | %.4f | %+.4f |" "$task" "${key#eval_}" "$seed" "$p" "$r" \
-              "$(echo "$p - $r" | bc -l)")")
+    p="$(metric "$OUT/$t/pretrained_s$seed" "$key")"; r="$(metric "$OUT/$t/random_s$seed" "$key")"
+    rows+=("$(awk -v t="$task" -v k="${key#eval_}" -v s="$seed" -v p="$p" -v r="$r" \
+              'BEGIN { printf "| %s | %s | %s | %.4f | %.4f | %+.4f |", t, k, s, p, r, p - r }')")
   done
 done
 {

@@ -12,7 +12,7 @@
 #   precision         fp16 | manual_fp16 (both --amp: mixed precision, dynamic loss scaling) | fp32 | tf32
 #   use_xla           true | false
 #   num_gpus          workers; more than 1 runs them through horovodrun (or mpirun: LAUNCHER=mpirun)
-#   bert_model        large | base | minilm | tiny (scripts/configs/bert_<model>_config.json)
+#   bert_model        large | base | minilm | mini | tiny (scripts/configs/bert_<model>_config.json)
 #
 # Environment: RESULTS_DIR (default results/tf_bert_pretraining_adam_<model>_<precision>_gbs<N>_<date>),
 # DATA_DIR (default data/, NVIDIA's tfrecord/ layout, from data/create_datasets_from_start.sh; DATASET and

@@ -16,15 +16,15 @@
 #   use_xla             true | false
 #   num_gpus            workers; more than 1 runs them through horovodrun (or mpirun: LAUNCHER=mpirun)
 #   train_steps         updates of both phases: phase 1 gets 90%; phase 2 10%, times gbs_phase1 / gbs_phase2
-#   bert_model          large | base | minilm | tiny (scripts/configs/bert_<model>_config.json)
+#   bert_model          large | base | minilm | mini | tiny (scripts/configs/bert_<model>_config.json)
 # Presets: bash scripts/run_pretraining_lamb.sh $(source scripts/configs/pretrain_config.sh && cpu_2core_fp32)
 #   (NVIDIA's: dgxa100_8gpu_fp16, dgxa100_8gpu_tf32, dgx2_16gpu_fp16, dgx2_16gpu_fp32, dgx1_8gpu_fp16, ...)
 #
 # Environment: RESULTS_DIR (default results/tf_bert_pretraining_lamb_<model>_<precision>_gbs1<N>_gbs2<N>_
 # <date>), DATA_DIR (default data/, NVIDIA's tfrecord/ layout, from data/create_datasets_from_start.sh;
 # DATASET and TFRECORD_SHARDS pick the folder), BERT_CONFIG, INIT_CHECKPOINT (phase 1's start),
-# MAX_SEQ_LENGTH_PHASE{1,2} / MAX_PREDICTIONS_PHASE{1,2} (default 128 / 20 and 512 / 80), PYTHON (default
-# .venv/bin/python), LAUNCHER, HOROVOD_HOSTS.
+# MAX_SEQ_LENGTH_PHASE{1,2} / MAX_PREDICTIONS_PHASE{1,2} (default 128 / 20 and 512 / 80), KEEP_CHECKPOINT_MAX
+# (checkpoints kept per phase, default 5), PYTHON (default .venv/bin/python), LAUNCHER, HOROVOD_HOSTS.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/configs/pretrain_config.sh"

@@ -14,7 +14,7 @@
 #   precision   fp16 | manual_fp16 (both --amp) | fp32 | tf32
 #   use_xla     true | false
 #   num_gpus    workers; more than 1 runs them through horovodrun (or mpirun: LAUNCHER=mpirun) with --horovod
-#   bert_model  large | base | minilm | tiny (scripts/configs/bert_<model>_config.json)
+#   bert_model  large | base | minilm | mini | tiny (scripts/configs/bert_<model>_config.json)
 #
 # Environment: RESULTS_DIR (default results/; output in $RESULTS_DIR/phase_1), DATA_DIR (default data/,
 # NVIDIA's tfrecord/ layout; DATASET and TFRECORD_SHARDS pick the folder), BERT_CONFIG, INIT_CHECKPOINT,

@@ -142,3 +142,76 @@ def test_report_scores_the_frequent_token_baseline_and_draws_the_curve(tmp_path)
   assert "## Held-out records of 128 tokens" in table
   with open(os.path.join(out, "curve.png"), "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chapter_heading_right_after_text_starts_a_new_document_and_books_are_held_out(tmp_path):
+  book = tmp_path / "book.txt"
+  book.write_text("CHAPTER I\n\nFirst chapter, line one\nwrapped here.\nCHAPTER II\nSecond chapter.\n\n"
+                  "CHAPTER III\n\nThird chapter.\n")
+  train, heldout = str(tmp_path / "train.txt"), str(tmp_path / "heldout.txt")
+  _run([PYTHON, "data/prepare_pretrain_text.py", "--nltk_data=" + NLTK_DATA, "--doc_break_regex=^CHAPTER ",
+        "--output_file=" + train, "--heldout_output_file=" + heldout, "--heldout_every=2", str(book)])
+  assert _documents(heldout) == [["First chapter, line one wrapped here."], ["Third chapter."]]
+  assert _documents(train) == [["Second chapter."]]
+  missing = _run([PYTHON, "data/prepare_pretrain_text.py", "--nltk_data=" + NLTK_DATA, "--output_file=" + train,
+                  str(tmp_path / "missing.txt")], check=False)
+  assert missing.returncode == 2
+  assert missing.stderr.strip().splitlines() == [
+      "prepare_pretrain_text.py: error: %s: No such file or directory" % (tmp_path / "missing.txt")]
+
+
+def _tiny_config(path):
+  config = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+            "attention_probs_dropout_prob": 0.0, "max_position_embeddings": 256, "type_vocab_size": 2,
+            "initializer_range": 0.02}
+  with open(path, "w") as f:
+    json.dump(config, f)
+  return path
+
+
+def _text_dir(tmp_path):
+  """The recipe's text layout from the shipped sentence-per-line samples."""
+  text = tmp_path / "text"
+  (text / "train").mkdir(parents=True)
+  shutil.copy(TRAIN_TEXT, text / "train" / "gutenberg_sample.txt")
+  shutil.copy(HELDOUT_TEXT, text / "heldout_book.txt")
+  return str(text)
+
+
+def _recipe(tmp_path, **env):
+  out = str(tmp_path / "out")
+  proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), out], cwd=ROOT,
+                        env=dict(ENV, PYTHON=PYTHON, TEXT_DIR=_text_dir(tmp_path), **env),
+                        capture_output=True, text=True)
+  assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+  with open(os.path.join(out, "results.json")) as f:
+    return out, proc.stdout.strip().splitlines(), json.load(f)
+
+
+def test_recipe_script_runs_both_phases_and_reports_every_checkpoint(tmp_path):
+  """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 9 + 2 updates."""
+  out, lines, results = _recipe(tmp_path, BERT_CONFIG=_tiny_config(str(tmp_path / "tiny.json")),
+                                TRAIN_STEPS="10", SAVE_STEPS="5", DUPE_FACTOR="1")
+  evals = [(r["phase"], r["step"], r["global_step"], r["seq_len"]) for r in results["evals"]]
+  # Phase 1: 9 updates, checkpoints at 5 and 9; phase 2: 10 * 32 / (10 * 16) = 2 updates, at 128 and 256 tokens.
+  assert evals == [(1, 5, 5, 128), (1, 9, 9, 128), (2, 2, 11, 128), (2, 2, 11, 256)]
+  assert set(results["baseline"]) == {"book"} and 0 < results["baseline"]["book"] < 0.2
+  assert lines[-2] == "final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_2", "model.ckpt-2")
+  assert lines[-1] == "bert_config: %s" % (tmp_path / "tiny.json")
+  for name in ("results.md", "curve.png"):
+    assert os.path.getsize(os.path.join(out, name)) > 0
+  for seq, pred in ((128, 20), (256, 40)):   # NVIDIA's layout, four training files each
+    data = os.path.join(out, "data", "tfrecord", "lower_case_1_seq_len_%d_max_pred_%d_masked_lm_prob_0.15_random_"
+                        "seed_12345_dupe_factor_5_shard_4_test_split_heldout" % (seq, pred), "pretrain_corpus")
+    assert sorted(os.listdir(os.path.join(data, "training"))) == ["part_%d.tfrecord" % i for i in range(4)]
+    assert os.listdir(os.path.join(data, "test")) == ["heldout.tfrecord"]
+
+
+@pytest.mark.slow
+def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_path):
+  """The recipe's model and learning rates, shortened to ~15 minutes on the shipped Gutenberg sample."""
+  _, _, results = _recipe(tmp_path, TRAIN_STEPS="600", SAVE_STEPS="200", DUPE_FACTOR="10")
+  baseline = results["baseline"]["book"]
+  final = [r for r in results["evals"] if r["seq_len"] == 128][-1]
+  assert final["masked_lm_accuracy"] >= 2 * baseline, (final, baseline)

@@ -171,6 +171,9 @@ def _write_atomically(canvas, output_path):
   try:
     with os.fdopen(fd, "wb") as f:
       canvas.print_png(f)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes it private; the picture is not
     os.replace(tmp, output_path)
   except BaseException:
     if os.path.exists(tmp):

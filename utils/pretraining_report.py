@@ -31,6 +31,9 @@ FLAGS = flags.FLAGS
 def masked_token_counts(files):
   """Counts the real (weight > 0) masked-LM target ids of pretraining TFRecords.
 
+  Args:
+    files: TFRecord files of create_pretraining_data.py.
+
   Returns:
     collections.Counter id -> count.
   """
@@ -69,19 +72,40 @@ def read_evals(eval_dir):
   return sorted(rows, key=lambda r: (r["phase"], r["step"], r["set"], r["seq_len"]))
 
 
-def add_global_steps(rows):
-  """Sets row["global_step"]: phase 2's steps continue after phase 1's last evaluated step."""
-  last_phase1 = max([r["step"] for r in rows if r["phase"] == 1], default=0)
+def add_global_steps(rows, phase1_log):
+  """Numbers phase 2's steps after phase 1's.
+
+  Args:
+    rows: eval rows as `read_evals` returns; each gets "global_step".
+    phase1_log: phase 1's dllogger file, or None; its last logged step is phase 1's length (else the last
+      evaluated phase-1 step is).
+
+  Returns:
+    Phase 1's last step.
+  """
+  logged = plot_log.read_log(phase1_log).get("loss", []) if phase1_log else []
+  last_phase1 = max([step for step, _ in logged] + [r["step"] for r in rows if r["phase"] == 1] + [0])
   for r in rows:
     r["global_step"] = r["step"] + (last_phase1 if r["phase"] == 2 else 0)
   return last_phase1
 
 
 def markdown_table(rows, sets, seq_len, baselines):
-  """The held-out table at `seq_len`: a row per checkpoint, masked-LM and next-sentence accuracy per set."""
+  """The held-out table at `seq_len`.
+
+  Args:
+    rows: eval rows with "global_step".
+    sets: held-out set names, one group of columns each.
+    seq_len: the records' length this table shows.
+    baselines: dict set -> frequent-token accuracy at this length, or None (no ratio column).
+
+  Returns:
+    list of markdown lines: a row per checkpoint, masked-LM and next-sentence accuracy per set.
+  """
   head = ["phase", "step", "global step"]
   for s in sets:
-    head += ["%s masked-LM acc" % s, "%s x baseline" % s, "%s next-sentence acc" % s]
+    head += ["%s masked-LM acc" % s] + (["%s x baseline" % s] if baselines else []) + [
+        "%s next-sentence acc" % s]
   lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
   by_ckpt = collections.OrderedDict()
   for r in rows:
@@ -91,14 +115,29 @@ def markdown_table(rows, sets, seq_len, baselines):
     cells = [str(phase), str(step), str(global_step)]
     for s in sets:
       r = per_set.get(s)
-      cells += (["%.4f" % r["masked_lm_accuracy"], "%.2f" % (r["masked_lm_accuracy"] / baselines[s]),
-                 "%.4f" % r["next_sentence_accuracy"]] if r else ["-", "-", "-"])
+      ratio = (["%.2f" % (r["masked_lm_accuracy"] / baselines[s]) if r and baselines[s] else "-"]
+               if baselines else [])
+      cells += (["%.4f" % r["masked_lm_accuracy"]] + ratio + ["%.4f" % r["next_sentence_accuracy"]] if r
+                else ["-"] * (2 + len(ratio)))
     lines.append("| " + " | ".join(cells) + " |")
   return lines
 
 
 def curve_runs(rows, logs, sets, seq_len, baselines, last_phase1):
-  """The series of curve.png: training loss of both phases, held-out accuracies, baselines."""
+  """The series of curve.png.
+
+  Args:
+    rows: eval rows with "global_step".
+    logs: dllogger files of phase 1 and phase 2.
+    sets: held-out set names.
+    seq_len: the length whose evals are drawn.
+    baselines: dict set -> frequent-token accuracy.
+    last_phase1: phase 1's last step (phase 2's offset).
+
+  Returns:
+    list of (label, series) for `plot_log.plot_runs`: the training loss of both phases, each set's held-out
+    accuracies and its baseline.
+  """
   loss = []
   for phase, path in enumerate(logs, start=1):
     offset = last_phase1 if phase == 2 else 0
@@ -116,15 +155,28 @@ def curve_runs(rows, logs, sets, seq_len, baselines, last_phase1):
 
 
 def write_report(output_dir, rows, sets, baselines, top_id, logs):
-  """Writes results.md, results.json and curve.png into `output_dir`; returns the markdown text."""
-  last_phase1 = add_global_steps(rows)
+  """Writes results.md, results.json and curve.png.
+
+  Args:
+    output_dir: where they go.
+    rows: eval rows as `read_evals` returns.
+    sets: held-out set names.
+    baselines: dict set -> frequent-token accuracy on the records of the shortest evaluated length.
+    top_id: the baseline's token id.
+    logs: dllogger files of phase 1 and phase 2 (at least phase 1's).
+
+  Returns:
+    The markdown text of results.md.
+  """
+  last_phase1 = add_global_steps(rows, logs[0])
   seq_lens = sorted(set(r["seq_len"] for r in rows))
   text = ["# Held-out accuracy of every checkpoint", "",
-          "Baseline: always predict token id %d, the most frequent masked token of the training records: %s." % (
-              top_id, ", ".join("%.4f on %s" % (baselines[s], s) for s in sets)), ""]
+          "Baseline: always predict token id %d, the most frequent masked token of the training records: %s "
+          "(on the %d-token held-out records)." % (
+              top_id, ", ".join("%.4f on %s" % (baselines[s], s) for s in sets), seq_lens[0]), ""]
   for seq_len in seq_lens:
     text += ["## Held-out records of %d tokens" % seq_len, ""]
-    text += markdown_table(rows, sets, seq_len, baselines) + [""]
+    text += markdown_table(rows, sets, seq_len, baselines if seq_len == seq_lens[0] else None) + [""]
   _write(os.path.join(output_dir, "results.md"), "\n".join(text))
   _write(os.path.join(output_dir, "results.json"), json.dumps(
       {"baseline_token_id": top_id, "baseline": baselines, "evals": rows}, indent=1))
@@ -147,11 +199,19 @@ def main(_):
   baselines, sets = {}, []
   for item in FLAGS.heldout_records:
     name, _, path = item.partition("=")
+    if not name or not path:
+      raise ValueError("--heldout_records: '%s' is not name=folder" % item)
     counts = masked_token_counts(training.list_input_files(path, "heldout_records"))
     baselines[name] = counts[top_id] / sum(counts.values())
     sets.append(name)
   rows = read_evals(FLAGS.eval_dir)
-  print(write_report(FLAGS.output_dir, rows, sets, baselines, top_id, FLAGS.logs))
+  for log in FLAGS.logs:
+    if not os.path.isfile(log):
+      raise ValueError("--logs: %s not found" % log)
+  try:
+    print(write_report(FLAGS.output_dir, rows, sets, baselines, top_id, FLAGS.logs))
+  except (plot_log.MissingMatplotlibError, OSError) as e:
+    raise ValueError("%s: %s" % (FLAGS.output_dir, e)) from None
   print("wrote %s/results.md, results.json, curve.png" % FLAGS.output_dir)
 
 
@@ -160,8 +220,8 @@ def define_flags():
   flags.DEFINE_string("eval_dir", None, "Folder of phase<P>_step<S>_<set>_<len>/eval_results.txt.")
   flags.DEFINE_string("train_records", None, "Training TFRecords (folder, glob or list) for the baseline.")
   flags.DEFINE_list("heldout_records", None, "name=folder of each held-out set at the curve's length.")
-  flags.DEFINE_list("logs", [], "dllogger files of phase 1 and phase 2, in that order.")
-  flags.mark_flags_as_required(["output_dir", "eval_dir", "train_records", "heldout_records"])
+  flags.DEFINE_list("logs", None, "dllogger files of phase 1 and phase 2, in that order.")
+  flags.mark_flags_as_required(["output_dir", "eval_dir", "train_records", "heldout_records", "logs"])
 
 
 if __name__ == "__main__":
