@@ -85,9 +85,16 @@ def top_prediction_share(predictions, weights, vocab_size):
 
 
 def collapse_warning(result, learning_rate, optimizer_type, threshold=COLLAPSE_SHARE):
-  """One warning line when the eval's masked-LM predictions collapsed onto one token, else None.
+  """One warning line when the eval's masked-LM predictions collapsed onto one token.
 
-  `learning_rate` is None when the checkpoint was trained by another run (its settings are not known here).
+  Args:
+    result: the eval results, with the metrics of `top_prediction_share`.
+    learning_rate: the peak learning rate that trained the checkpoint, or None when another run trained it.
+    optimizer_type: the optimizer of this run's flags.
+    threshold: the share of positions above which predictions count as collapsed.
+
+  Returns:
+    The warning text, or None.
   """
   share = result.get("masked_lm_top_prediction_share", 0.0)
   if share <= threshold:
