@@ -72,19 +72,18 @@ def read_evals(eval_dir):
   return sorted(rows, key=lambda r: (r["phase"], r["step"], r["set"], r["seq_len"]))
 
 
-def add_global_steps(rows, phase1_log):
+def add_global_steps(rows, phase1_loss):
   """Numbers phase 2's steps after phase 1's.
 
   Args:
     rows: eval rows as `read_evals` returns; each gets "global_step".
-    phase1_log: phase 1's dllogger file, or None; its last logged step is phase 1's length (else the last
+    phase1_loss: phase 1's logged (step, loss) points; the last is phase 1's length (without any, the last
       evaluated phase-1 step is).
 
   Returns:
     Phase 1's last step.
   """
-  logged = plot_log.read_log(phase1_log).get("loss", []) if phase1_log else []
-  last_phase1 = max([step for step, _ in logged] + [r["step"] for r in rows if r["phase"] == 1] + [0])
+  last_phase1 = max([step for step, _ in phase1_loss] + [r["step"] for r in rows if r["phase"] == 1] + [0])
   for r in rows:
     r["global_step"] = r["step"] + (last_phase1 if r["phase"] == 2 else 0)
   return last_phase1
@@ -123,12 +122,12 @@ def markdown_table(rows, sets, seq_len, baselines):
   return lines
 
 
-def curve_runs(rows, logs, sets, seq_len, baselines, last_phase1):
+def curve_runs(rows, losses, sets, seq_len, baselines, last_phase1):
   """The series of curve.png.
 
   Args:
     rows: eval rows with "global_step".
-    logs: dllogger files of phase 1 and phase 2.
+    losses: the logged (step, loss) points of phase 1 and phase 2.
     sets: held-out set names.
     seq_len: the length whose evals are drawn.
     baselines: dict set -> frequent-token accuracy.
@@ -139,9 +138,9 @@ def curve_runs(rows, logs, sets, seq_len, baselines, last_phase1):
     accuracies and its baseline.
   """
   loss = []
-  for phase, path in enumerate(logs, start=1):
+  for phase, points in enumerate(losses, start=1):
     offset = last_phase1 if phase == 2 else 0
-    loss += [(step + offset, v) for step, v in plot_log.read_log(path).get("loss", [])]
+    loss += [(step + offset, v) for step, v in points]
   runs = [("training loss (phase 1, then 2)", {"loss": loss})]
   steps = [r["global_step"] for r in rows]
   for s in sets:
@@ -168,7 +167,8 @@ def write_report(output_dir, rows, sets, baselines, top_id, logs):
   Returns:
     The markdown text of results.md.
   """
-  last_phase1 = add_global_steps(rows, logs[0])
+  losses = [plot_log.read_log(path).get("loss", []) for path in logs]
+  last_phase1 = add_global_steps(rows, losses[0])
   seq_lens = sorted(set(r["seq_len"] for r in rows))
   text = ["# Held-out accuracy of every checkpoint", "",
           "Baseline: always predict token id %d, the most frequent masked token of the training records: %s "
@@ -180,7 +180,7 @@ def write_report(output_dir, rows, sets, baselines, top_id, logs):
   _write(os.path.join(output_dir, "results.md"), "\n".join(text))
   _write(os.path.join(output_dir, "results.json"), json.dumps(
       {"baseline_token_id": top_id, "baseline": baselines, "evals": rows}, indent=1))
-  runs = curve_runs(rows, logs, sets, seq_lens[0], baselines, last_phase1)
+  runs = curve_runs(rows, losses, sets, seq_lens[0], baselines, last_phase1)
   plot_log.plot_runs(runs, ["loss", "masked_lm_accuracy", "next_sentence_accuracy"],
                      os.path.join(output_dir, "curve.png"),
                      title="Pretraining: training loss and held-out accuracy (%d tokens)" % seq_lens[0])
