@@ -17,11 +17,13 @@ Same flags (plus --shuffle_buffer_size), input format, algorithm and output feat
     next_sentence_labels (int64) and masked_lm_weights (float), read by run_pretraining's input_fn.
 
 Differences from Google's script, all to keep memory bounded and the run fast:
-  * Each input file is processed on its own (read, documents shuffled, `dupe_factor` passes), so
-    memory holds one input file's token ids (~8 bytes per token, about twice the file's size) and the
-    shuffle buffer, never all instances: peak memory does not grow with dupe_factor or the number of
-    input files. Random-next segments therefore come from another document of the same input file:
-    shard a large corpus into files of many documents each (as NVIDIA's scripts do).
+  * Memory holds the input files' token ids (~8 bytes per token, about twice the text's size) and the
+    shuffle buffer, never all instances: peak memory does not grow with dupe_factor. Each of the
+    `dupe_factor` passes visits the documents of all input files in one random order, so every stretch
+    of the output mixes all files. Random-next segments come from another document of the same input
+    file: put text that should be told apart only by topic into one file (e.g. one file per book, so
+    that "next or not" cannot be answered from an author's style), and shard a corpus too large for
+    memory into files of many documents each, run one at a time (as NVIDIA's scripts do).
   * Instead of shuffling all instances, instances pass through a shuffle buffer of
     `--shuffle_buffer_size` serialized examples before being written round-robin to the outputs.
   * Text is tokenized once, straight to ids; instances are built on id lists; the fixed-schema
@@ -152,10 +154,11 @@ def read_documents(input_file, tokenizer):
 
 def create_training_instances(input_files, tokenizer, max_seq_length, dupe_factor, short_seq_prob,
                               masked_lm_prob, max_predictions_per_seq, rng, do_whole_word_mask=False):
-  """Returns an iterator of TrainingInstances from raw text files, made one input file at a time.
+  """Returns an iterator of TrainingInstances from raw text files.
 
-  For each file: read and tokenize it, shuffle its documents, then make `dupe_factor` passes over them
-  (each pass draws new segment boundaries, random-next pairs and masks).
+  Reads and tokenizes every file, then makes `dupe_factor` passes over all their documents, each pass in
+  a new random order across files (each pass draws new segment boundaries, random-next pairs and masks;
+  a random-next segment comes from another document of the same file).
 
   Args:
     input_files: list of text files (one sentence per line, blank lines between documents).
@@ -183,24 +186,25 @@ def create_training_instances(input_files, tokenizer, max_seq_length, dupe_facto
 def _generate_instances(input_files, tokenizer, max_seq_length, dupe_factor, short_seq_prob, masked_lm_prob,
                         max_predictions_per_seq, rng, do_whole_word_mask):
   vocab = MaskingVocab.from_tokenizer(tokenizer)
-  found_text = False
+  corpora = []  # one list of documents per input file with text
   for input_file in input_files:
     start = time.time()
     documents = read_documents(input_file, tokenizer)
     if not documents:
       logging.warning("No text in %s", input_file)
       continue
-    found_text = True
     logging.info("Read %s: %d documents, %d tokens in %.1f s", input_file, len(documents),
                  sum(len(ids) for ids, _ in documents), time.time() - start)
-    rng.shuffle(documents)
-    for _ in range(dupe_factor):
-      for document_index in range(len(documents)):
-        yield from create_instances_from_document(
-            documents, document_index, max_seq_length, short_seq_prob, masked_lm_prob,
-            max_predictions_per_seq, vocab, rng, do_whole_word_mask)
-  if not found_text:
+    corpora.append(documents)
+  if not corpora:
     raise ValueError("No text in the input files: %s" % ",".join(input_files))
+  every_document = [(c, d) for c, documents in enumerate(corpora) for d in range(len(documents))]
+  for _ in range(dupe_factor):
+    rng.shuffle(every_document)  # one order across all files per pass: no stretch of output from one file
+    for c, d in every_document:
+      yield from create_instances_from_document(
+          corpora[c], d, max_seq_length, short_seq_prob, masked_lm_prob, max_predictions_per_seq, vocab, rng,
+          do_whole_word_mask)
 
 
 def _check_args(max_seq_length, dupe_factor, short_seq_prob, masked_lm_prob, max_predictions_per_seq):

@@ -1,4 +1,5 @@
 """Shared test set-up: the repo root on sys.path, TF logging quiet, paths to the embedded real data."""
+import json
 import os
 import sys
 
@@ -10,6 +11,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest  # noqa: E402
+
+
+def write_tiny_config(path, dropout=0.1, max_position_embeddings=128):
+  """Writes a 2-layer, hidden-32 bert_config.json (bert-base-uncased's vocabulary) to path; returns path."""
+  config = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": dropout,
+            "attention_probs_dropout_prob": dropout, "max_position_embeddings": max_position_embeddings,
+            "type_vocab_size": 2, "initializer_range": 0.02}
+  with open(path, "w") as f:
+    json.dump(config, f)
+  return path
 
 
 def minilm_hf_dir():

@@ -192,14 +192,41 @@ def test_deterministic_for_a_seed(tokenizer, instances):
   assert _instances(tokenizer, seed=1) != instances
 
 
-def test_instances_stream_one_input_file_at_a_time(tokenizer, tmp_path):
-  """The first file's instances come before the second file is even opened."""
-  missing = str(tmp_path / "not_yet_there.txt")
-  stream = cpd.create_training_instances([GUTENBERG, missing], tokenizer, MAX_SEQ, 1, 0.1, 0.15, MAX_PRED,
-                                         random.Random(0))
-  assert len(next(stream).input_ids) > 5
-  with pytest.raises(FileNotFoundError):
-    list(stream)
+def _split_sample_into_two_files(tmp_path):
+  """The sample's documents alternately into two files; returns their paths."""
+  with open(GUTENBERG, encoding="utf-8") as f:
+    documents = [d for d in f.read().split("\n\n") if d.strip()]
+  paths = [str(tmp_path / "even.txt"), str(tmp_path / "odd.txt")]
+  for k, path in enumerate(paths):
+    with open(path, "w", encoding="utf-8") as f:
+      f.write("\n\n".join(documents[k::2]) + "\n")
+  return paths
+
+
+def test_files_are_mixed_and_random_next_stays_in_its_file(tokenizer, tmp_path):
+  """Every stretch of the output mixes the input files (a run that stops early has seen all of them), and a
+  random-next segment comes from the same file as its segment A."""
+  paths = _split_sample_into_two_files(tmp_path)
+  files = [[_joined(ids) for ids, _ in cpd.read_documents(path, tokenizer)] for path in paths]
+  assert min(len(docs) for docs in files) >= 5
+  stream = list(cpd.create_training_instances(paths, tokenizer, MAX_SEQ, 1, 0.1, 0.15, MAX_PRED,
+                                              random.Random(0)))
+
+  def source(ids):
+    found = [k for k, docs in enumerate(files) if any(_joined(ids) in doc for doc in docs)]
+    return found[0] if len(found) == 1 else None
+
+  # A segment too short to be found in one file only (e.g. a lone "chapter") has no known source.
+  pairs = [(source(_segments(inst)[0]), source(_segments(inst)[1]), inst.is_random_next) for inst in stream]
+  a_sources = np.array([a for a, _, _ in pairs if a is not None])
+  assert len(a_sources) > 0.9 * len(stream)
+  # A file-by-file stream switches file once; documents in one random order across both files switch
+  # about once per document (a random order of 2 x 5 documents has 3 or fewer runs with probability 10/252).
+  switches = np.count_nonzero(np.diff(a_sources))
+  assert switches >= 3, switches
+  randoms = [(a, b) for a, b, is_random in pairs if is_random and a is not None and b is not None]
+  assert len(randoms) > 0.8 * sum(is_random for _, _, is_random in pairs)
+  assert all(a == b for a, b in randoms)
 
 
 def _parse(files):

@@ -11,7 +11,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, write_tiny_config
 
 PYTHON = sys.executable
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
@@ -160,16 +160,6 @@ def test_chapter_heading_right_after_text_starts_a_new_document_and_books_are_he
       "prepare_pretrain_text.py: error: %s: No such file or directory" % (tmp_path / "missing.txt")]
 
 
-def _tiny_config(path):
-  config = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
-            "attention_probs_dropout_prob": 0.0, "max_position_embeddings": 256, "type_vocab_size": 2,
-            "initializer_range": 0.02}
-  with open(path, "w") as f:
-    json.dump(config, f)
-  return path
-
-
 def _text_dir(tmp_path):
   """The recipe's text layout from the shipped sentence-per-line samples."""
   text = tmp_path / "text"
@@ -191,8 +181,8 @@ def _recipe(tmp_path, **env):
 
 def test_recipe_script_runs_both_phases_and_reports_every_checkpoint(tmp_path):
   """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 9 + 2 updates."""
-  out, lines, results = _recipe(tmp_path, BERT_CONFIG=_tiny_config(str(tmp_path / "tiny.json")),
-                                TRAIN_STEPS="10", SAVE_STEPS="5", DUPE_FACTOR="1")
+  config = write_tiny_config(str(tmp_path / "tiny.json"), dropout=0.0, max_position_embeddings=256)
+  out, lines, results = _recipe(tmp_path, BERT_CONFIG=config, TRAIN_STEPS="10", SAVE_STEPS="5", DUPE_FACTOR="1")
   evals = [(r["phase"], r["step"], r["global_step"], r["seq_len"]) for r in results["evals"]]
   # Phase 1: 9 updates, checkpoints at 5 and 9; phase 2: 10 * 32 / (10 * 16) = 2 updates, at 128 and 256 tokens.
   assert evals == [(1, 5, 5, 128), (1, 9, 9, 128), (2, 2, 11, 128), (2, 2, 11, 256)]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, write_tiny_config
 
 PYTHON = sys.executable
 VOCAB = os.path.join(SAMPLES, "vocab", "bert-base-uncased-vocab.txt")
@@ -30,23 +30,13 @@ def _make_records(text, out_dir, seq=SEQ, pred=PRED, dupe=2):
   return out_dir
 
 
-def _tiny_config(path, dropout=0.1):
-  config = {"vocab_size": 30522, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "intermediate_size": 64, "hidden_act": "gelu", "hidden_dropout_prob": dropout,
-            "attention_probs_dropout_prob": dropout, "max_position_embeddings": 128,
-            "type_vocab_size": 2, "initializer_range": 0.02}
-  with open(path, "w") as f:
-    json.dump(config, f)
-  return path
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
   root = tmp_path_factory.mktemp("pretrain_data")
   return {"train": _make_records(TRAIN_TEXT, str(root / "train")),
           "eval": _make_records(HELDOUT_TEXT, str(root / "eval"), dupe=1),
-          "config": _tiny_config(str(root / "tiny.json")),
-          "config_nodrop": _tiny_config(str(root / "tiny_nodrop.json"), dropout=0.0)}
+          "config": write_tiny_config(str(root / "tiny.json")),
+          "config_nodrop": write_tiny_config(str(root / "tiny_nodrop.json"), dropout=0.0)}
 
 
 def _pretrain(output_dir, config, train_dir=None, eval_dir=None, extra=(), check=True, **kw):
