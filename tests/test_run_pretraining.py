@@ -191,7 +191,16 @@ def test_xla_compiles_the_step_and_gives_the_same_loss(data, tmp_path):
 def test_bad_inputs_give_clear_errors(data, tmp_path, minilm_tf_dir):
   empty = tmp_path / "empty"
   empty.mkdir()
+  with_readme, mixed = tmp_path / "with_readme", tmp_path / "mixed"
+  for folder in (with_readme, mixed):
+    shutil.copytree(data["train"], folder)
+  (with_readme / "z_README").write_text("Shard 0 of the corpus, made by create_pretraining_data.py.\n")
+  _make_records(TRAIN_TEXT, str(tmp_path / "seq32"), seq=32, dupe=1)  # a later file made with another length
+  shutil.copy(tmp_path / "seq32" / "part-0.tfrecord", mixed / "part-1.tfrecord")
   cases = [
+      (dict(train_dir=str(with_readme)),   # its garbage "length" once crashed the reader (~8e18 bytes)
+       "%s is not a TFRecord file (its first record header fails its checksum)" % (with_readme / "z_README")),
+      (dict(train_dir=str(mixed)), "part-1.tfrecord: feature 'input_ids' has 32 values, expected 64"),
       (dict(train_dir=str(tmp_path / "nope")), "--input_files_dir=%s: no input files found" % (tmp_path / "nope")),
       (dict(train_dir=str(empty)), "no input files found"),
       (dict(train_dir=data["train"], seq=32),

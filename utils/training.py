@@ -175,16 +175,34 @@ def check_tfrecord_features(path, name_to_features):
                        "--max_seq_length / --max_predictions_per_seq?)" % (path, name, len(values), length))
 
 
+def _masked_crc32c(data):
+  """TFRecord's checksum of `data`: CRC-32C, rotated right by 15 bits plus a constant (bitwise; for short
+  strings such as the 8-byte length header)."""
+  crc = 0xFFFFFFFF
+  for byte in data:
+    crc ^= byte
+    for _ in range(8):
+      crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+  crc ^= 0xFFFFFFFF
+  return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
 def _first_record(path):
-  """The first record of a TFRecord file (length, length CRC, data, data CRC), without TF ops."""
+  """The first record of a TFRecord file (length, length CRC, data, data CRC), without TF ops.
+
+  The length's checksum is verified before anything past it is read: in a file that is not a TFRecord
+  (a README, a text shard) the "length" is garbage, often exabytes.
+  """
   with tf.io.gfile.GFile(path, "rb") as f:
     header = f.read(12)
     if len(header) < 12:
-      raise ValueError("%s holds no records" % path)
-    length = struct.unpack("<Q", header[:8])[0]
+      raise ValueError("%s is not a TFRecord file (%d bytes, shorter than a record header)" % (path, len(header)))
+    length, length_crc = struct.unpack("<QI", header)
+    if _masked_crc32c(header[:8]) != length_crc:
+      raise ValueError("%s is not a TFRecord file (its first record header fails its checksum)" % path)
     record = f.read(length)
   if len(record) != length:
-    raise ValueError("%s is not a TFRecord file (record of %d bytes truncated)" % (path, length))
+    raise ValueError("%s is truncated: its first record has %d of %d bytes" % (path, len(record), length))
   return record
 
 
@@ -203,7 +221,7 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
   shape. Evaluation/prediction: files are read in order, once, the last batch kept.
   """
   repeat = is_training if repeat is None else repeat
-  for path in input_files[:1]:
+  for path in input_files:
     check_tfrecord_features(path, name_to_features)
 
   def input_fn():
