@@ -24,8 +24,9 @@
 # and, optional, TEXT_DIR/heldout_wiki.txt), PRESET (a preset of scripts/configs/pretrain_config.sh, default
 # cpu_2core_mini_fp32), BERT_CONFIG (the model; default the no-dropout BERT-Mini), TRAIN_STEPS (overrides the
 # preset's train_steps; the warmups shrink in proportion), SAVE_STEPS (save_checkpoints_steps), NUM_WORKERS
-# (Horovod workers; the per-worker batches change so that the global batch stays the preset's), DUPE_FACTOR
-# (default 5), PYTHON (set: no set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
+# (Horovod workers; the per-worker batches change so that the global batch stays the preset's), PHASES ("1 2",
+# the default, or "1": phase 1 only, e.g. to compare worker counts), DUPE_FACTOR (default 5), PYTHON (set: no
+# set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_accuracy.sh OUT_DIR}"
@@ -59,6 +60,12 @@ if [ -n "${TRAIN_STEPS:-}" ]; then   # warmups shrink with the run
   ARGS[8]=$((ARGS[8] * TRAIN_STEPS / ARGS[10])); ARGS[9]=$((ARGS[9] * TRAIN_STEPS / ARGS[10])); ARGS[10]=$TRAIN_STEPS
 fi
 ARGS[11]="${SAVE_STEPS:-${ARGS[11]}}"
+PHASES="${PHASES:-1 2}"
+case "$PHASES" in
+  "1 2") LAUNCHER_SCRIPT=run_pretraining_lamb.sh ;;
+  1) LAUNCHER_SCRIPT=run_pretraining_lamb_phase1.sh ;;
+  *) echo "error: PHASES=$PHASES: expected \"1 2\" or 1" >&2; exit 2 ;;
+esac
 SEQ1=128 PRED1=20 SEQ2=256 PRED2=40
 # 1. Text, one sentence per line.
 if [ -z "${TEXT_DIR:-}" ]; then
@@ -110,13 +117,13 @@ for len in "$SEQ1 $PRED1" "$SEQ2 $PRED2"; do
 done
 
 # 3. Phase 1 and phase 2 through NVIDIA's launcher.
-say "3/5 scripts/run_pretraining_lamb.sh ${ARGS[*]} (preset $preset)"
+say "3/5 scripts/$LAUNCHER_SCRIPT ${ARGS[*]} (preset $preset)"
 export RESULTS_DIR="$OUT/pretraining" MAX_SEQ_LENGTH_PHASE1=$SEQ1 MAX_PREDICTIONS_PHASE1=$PRED1
 export MAX_SEQ_LENGTH_PHASE2=$SEQ2 MAX_PREDICTIONS_PHASE2=$PRED2
 unset INIT_CHECKPOINT PHASE1_CHECKPOINT   # from scratch, and phase 2 from this phase 1
 export KEEP_CHECKPOINT_MAX=1000 BERT_CONFIG="${BERT_CONFIG:-$ROOT/scripts/configs/bert_mini_nodropout_config.json}"
 rm -rf "$RESULTS_DIR"
-bash "$ROOT/scripts/run_pretraining_lamb.sh" "${ARGS[@]}" > "$OUT/pretraining.log" 2>&1 \
+bash "$ROOT/scripts/$LAUNCHER_SCRIPT" "${ARGS[@]}" > "$OUT/pretraining.log" 2>&1 \
   || { echo "error: pretraining failed, see $OUT/pretraining.log" >&2; tail -5 "$OUT/pretraining.log" >&2; exit 1; }
 grep -E "^step .*ETA|throughput_train" "$OUT/pretraining.log" | tail -2 || true
 
@@ -125,7 +132,7 @@ say "4/5 held-out evaluation of every checkpoint (${HELDOUT_SETS[*]})"
 rm -rf "$OUT/eval"; mkdir -p "$OUT/eval"
 CONFIG="$(pretrain_bert_config "${ARGS[14]}")"
 shopt -s nullglob
-for phase in 1 2; do
+for phase in $PHASES; do
   indexes=("$RESULTS_DIR/phase_$phase"/model.ckpt-*.index)
   [ ${#indexes[@]} -gt 0 ] || { echo "error: no checkpoint in $RESULTS_DIR/phase_$phase" >&2; exit 1; }
   mapfile -t ckpts < <(printf '%s\n' "${indexes[@]%.index}" | sort -V)
@@ -155,7 +162,7 @@ for heldout in "${HELDOUT_SETS[@]}"; do heldout_records+=("$heldout=$DATA_DIR/he
 "$PYTHON" "$ROOT/utils/pretraining_report.py" --output_dir="$OUT" --eval_dir="$OUT/eval" \
   --train_records="$(pretrain_data_dir "$SEQ1" "$PRED1")/training" \
   --heldout_records="$(IFS=,; echo "${heldout_records[*]}")" \
-  --logs="$RESULTS_DIR/phase_1/bert_dllog.json,$RESULTS_DIR/phase_2/bert_dllog.json"
+  --logs="$(for phase in $PHASES; do echo "$RESULTS_DIR/phase_$phase/bert_dllog.json"; done | paste -sd, -)"
 say "done in $(( $(date +%s) - t0 )) s"
-echo "final_checkpoint: $(pretrain_final_checkpoint "$RESULTS_DIR/phase_2")"
+echo "final_checkpoint: $(pretrain_final_checkpoint "$RESULTS_DIR/phase_${PHASES: -1}")"
 echo "bert_config: $CONFIG"

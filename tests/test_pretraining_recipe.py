@@ -205,3 +205,16 @@ def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_p
   baseline = results["baseline"]["book"]
   final = [r for r in results["evals"] if r["seq_len"] == 128][-1]
   assert final["masked_lm_accuracy"] >= 2 * baseline, (final, baseline)
+
+
+@pytest.mark.parametrize("env, message", [
+    (dict(PRESET="nope"), "error: PRESET=nope is not a preset of scripts/configs/pretrain_config.sh"),
+    (dict(NUM_WORKERS="3"), "error: NUM_WORKERS=3 does not divide the preset's global batch 32"),
+    (dict(TRAIN_STEPS="ten"), "error: TRAIN_STEPS=ten is not a step count"),
+    (dict(PHASES="2"), 'error: PHASES=2: expected "1 2" or 1'),
+])
+def test_recipe_script_rejects_bad_settings_in_one_line(tmp_path, env, message):
+  proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), str(tmp_path / "out")],
+                        cwd=ROOT, env=dict(ENV, PYTHON=PYTHON, TEXT_DIR=_text_dir(tmp_path), **env),
+                        capture_output=True, text=True)
+  assert (proc.returncode, proc.stderr.strip().splitlines()) == (2, [message])
