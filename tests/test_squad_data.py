@@ -12,6 +12,7 @@ from conftest import SAMPLES
 from utils import evaluate_squad_v1
 from utils import evaluate_squad_v2
 from utils import squad
+from utils import training
 
 SQUAD = os.path.join(SAMPLES, "squad")
 DEV_V1 = os.path.join(SQUAD, "dev-v1.1.first5articles.official-answerable.json")
@@ -229,7 +230,7 @@ def test_feature_writer_round_trip(tmp_path, tokenizer, is_training):
   writer.close()
   assert writer.num_features == len(features) and not os.path.exists(path + ".tmp")
   spec = squad.name_to_features(SEQ, is_training)
-  dataset = tf.data.TFRecordDataset(path).map(lambda r: squad.decode_record(r, spec))
+  dataset = tf.data.TFRecordDataset(path).map(lambda r: training.decode_record(r, spec))
   records = list(dataset.as_numpy_iterator())
   assert len(records) == len(features)
   for record, f in zip(records, features):
