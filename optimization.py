@@ -11,11 +11,11 @@ Slot variables are named "<var>/lamb_m", "<var>/lamb_v" or "<var>/adam_m", "<var
 BERT checkpoints use) and gradient accumulators "<var>/accum_grad"; all are non-trainable global variables, so a
 tf.compat.v1.train.Saver checkpoints them.
 """
+import collections
+import functools
 import re
 
 import tensorflow as tf
-
-from utils import graph_names
 
 # Finite optimizer updates in a row after which the dynamic loss scale doubles.
 LOSS_SCALE_GROWTH_INTERVAL = 1000
@@ -24,19 +24,29 @@ NO_WEIGHT_DECAY = ("LayerNorm", "layer_norm", "bias")
 OPTIMIZER_TYPES = ("lamb", "adam")
 
 
+class OptimizerTensors(collections.namedtuple(
+    "OptimizerTensors", "train_op learning_rate loss_scale grad_norm update_step")):
+  """What `create_optimizer` returns: the op to run per micro-batch and the scalars worth logging.
+
+  train_op: runs one micro-batch (and, on the last of a window, the update).
+  learning_rate: float32 scalar, the learning rate of the current update.
+  loss_scale: float32 scalar, the dynamic loss scale; a constant 1.0 without loss scaling.
+  grad_norm: float32 scalar, the global L2 norm of the unscaled, accumulated, all-reduced gradient before
+    clipping; 0.0 on micro-batches that only accumulate.
+  update_step: bool scalar, True on the micro-batch that ends an accumulation window and applies the update.
+  """
+
+
 def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, hvd=None, amp=False,
                      num_accumulation_steps=1, optimizer_type="lamb", allreduce_post_accumulation=False,
                      init_loss_scale=2**32, weight_decay_rate=0.01, poly_power=None, clip_norm=1.0,
                      loss_scale_growth_interval=LOSS_SCALE_GROWTH_INTERVAL):
-  """Creates the training op that minimizes `loss` over all trainable variables.
+  """Creates the update that minimizes `loss` over all trainable variables.
 
-  Each run of the op processes one micro-batch. Gradients of `loss / num_accumulation_steps` are summed over
-  `num_accumulation_steps` runs (so a mean loss over micro-batches gives the gradient of the mean over the whole
-  batch); the last run of the window clips the summed gradient to global norm `clip_norm` and applies one
+  Each run of the train op processes one micro-batch. Gradients of `loss / num_accumulation_steps` are summed
+  over `num_accumulation_steps` runs (so a mean loss over micro-batches gives the gradient of the mean over the
+  whole batch); the last run of the window clips the summed gradient to global norm `clip_norm` and applies one
   optimizer update, which advances the global step by one. Call it once per graph, at the root variable scope.
-
-  Graph tensors named in utils/graph_names.py: LEARNING_RATE, LOSS_SCALE (1.0 without `amp`), GRAD_NORM and
-  UPDATE_STEP.
 
   Args:
     loss: scalar loss tensor (any float dtype; the gradient is taken of its float32 cast).
@@ -46,9 +56,8 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, hvd=None,
     hvd: the `horovod.tensorflow` module (initialized) or None. With more than one worker, gradients are
       averaged over workers.
     amp: whether to use dynamic loss scaling (for float16 compute). The loss is multiplied by the scale and the
-      gradients divided by it; if the update's gradient is not finite, no variable and not the global step
-      changes, the accumulators are reset and the scale halves. After `loss_scale_growth_interval` finite
-      updates in a row the scale doubles.
+      gradients divided by it; if an update's gradient is not finite, no variable and not the global step
+      changes, the accumulators are reset and the scale halves (`DynamicLossScale`).
     num_accumulation_steps: micro-batches whose gradients make one update.
     optimizer_type: "lamb" or "adam".
     allreduce_post_accumulation: all-reduce only the accumulated gradient, once per update, instead of every
@@ -57,10 +66,10 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, hvd=None,
     weight_decay_rate: decoupled weight decay, not applied to variables named with one of NO_WEIGHT_DECAY.
     poly_power: power of the polynomial decay after warmup; None means 0.5 for "lamb" and 1.0 for "adam".
     clip_norm: the gradient is clipped to this global norm before the optimizer sees it.
-    loss_scale_growth_interval: see `amp`.
+    loss_scale_growth_interval: finite updates in a row after which the loss scale doubles (with `amp`).
 
   Returns:
-    The train op.
+    `OptimizerTensors`.
 
   Raises:
     ValueError: on a bad argument, or when the loss depends on no trainable variable.
@@ -70,62 +79,110 @@ def create_optimizer(loss, init_lr, num_train_steps, num_warmup_steps, hvd=None,
   if poly_power is None:
     poly_power = 0.5 if optimizer_type == "lamb" else 1.0
   global_step = tf.compat.v1.train.get_or_create_global_step()
-  learning_rate = _name_at_root(
-      learning_rate_schedule(global_step, init_lr, num_train_steps, num_warmup_steps, poly_power),
-      graph_names.LEARNING_RATE)
+  learning_rate = learning_rate_schedule(global_step, init_lr, num_train_steps, num_warmup_steps, poly_power)
   loss_scale = DynamicLossScale(init_loss_scale, loss_scale_growth_interval) if amp else None
-  scale = _name_at_root(loss_scale.scale if amp else tf.constant(1.0), graph_names.LOSS_SCALE)
-
-  loss = tf.cast(loss, tf.float32) / num_accumulation_steps
-  tvars = tf.compat.v1.trainable_variables()
-  grads = tf.gradients(loss * scale if amp else loss, tvars)
-  grads, tvars = _drop_unused(grads, tvars)
-  grads = [tf.convert_to_tensor(g) for g in grads]  # embedding gradients come as IndexedSlices
-  if amp:
-    grads = [g / scale for g in grads]
-
+  grads, tvars = _unscaled_gradients(loss, num_accumulation_steps, loss_scale)
   distributed = hvd is not None and hvd.size() > 1
-  if distributed and (not allreduce_post_accumulation or num_accumulation_steps == 1):
+  post_accumulation = allreduce_post_accumulation and num_accumulation_steps > 1
+  if distributed and not post_accumulation:
     grads = _allreduce(hvd, grads)
   optimizer = DecoupledWeightDecayOptimizer(optimizer_type, learning_rate, weight_decay_rate, tvars)
 
   def apply_update(grads):
-    """Clips `grads`, applies them unless loss scaling found them non-finite; returns (grad norm, op)."""
-    grad_norm = tf.linalg.global_norm(grads)
-    finite = tf.math.is_finite(grad_norm)
-    grads, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=tf.where(finite, grad_norm, 1.0))
-    if not amp:
-      return grad_norm, optimizer.apply_gradients(grads, tvars, global_step)
-    applied = tf.cond(finite, lambda: _true_after(optimizer.apply_gradients(grads, tvars, global_step)),
-                      lambda: tf.constant(False))
-    return grad_norm, tf.group(applied, loss_scale.update(finite))
+    return _apply_update(optimizer, grads, tvars, global_step, clip_norm, loss_scale)
 
+  allreduce = functools.partial(_allreduce, hvd) if distributed and post_accumulation else None
+  update_step, grad_norm, train_op = _accumulated_update(grads, tvars, num_accumulation_steps, apply_update,
+                                                         allreduce)
+  return OptimizerTensors(train_op=train_op, learning_rate=learning_rate,
+                          loss_scale=tf.constant(1.0) if loss_scale is None else loss_scale.scale,
+                          grad_norm=grad_norm, update_step=update_step)
+
+
+def _unscaled_gradients(loss, num_accumulation_steps, loss_scale):
+  """The gradients of `loss / num_accumulation_steps` and the trainable variables they belong to.
+
+  Args:
+    loss: scalar loss tensor.
+    num_accumulation_steps: micro-batches per update.
+    loss_scale: a `DynamicLossScale` (the loss is multiplied by its scale and the gradients divided by it),
+      or None.
+
+  Returns:
+    (list of dense gradient tensors, list of the variables), leaving out variables the loss does not depend on.
+  """
+  loss = tf.cast(loss, tf.float32) / num_accumulation_steps
+  tvars = tf.compat.v1.trainable_variables()
+  grads = tf.gradients(loss if loss_scale is None else loss * loss_scale.scale, tvars)
+  grads, tvars = _drop_unused(grads, tvars)
+  grads = [tf.convert_to_tensor(g) for g in grads]  # embedding gradients come as IndexedSlices
+  if loss_scale is not None:
+    grads = [g / loss_scale.scale for g in grads]
+  return grads, tvars
+
+
+def _apply_update(optimizer, grads, tvars, global_step, clip_norm, loss_scale):
+  """Clips `grads` and applies them, unless loss scaling is on and found them non-finite.
+
+  Args:
+    optimizer: `DecoupledWeightDecayOptimizer`.
+    grads: the gradients of one update.
+    tvars: their variables.
+    global_step: the global step variable (incremented by an applied update).
+    clip_norm: the global norm the gradients are clipped to.
+    loss_scale: a `DynamicLossScale`, updated with whether the gradient was finite, or None.
+
+  Returns:
+    (the global norm of `grads` before clipping, the update op).
+  """
+  grad_norm = tf.linalg.global_norm(grads)
+  finite = tf.math.is_finite(grad_norm)
+  grads, _ = tf.clip_by_global_norm(grads, clip_norm, use_norm=tf.where(finite, grad_norm, 1.0))
+  if loss_scale is None:
+    return grad_norm, optimizer.apply_gradients(grads, tvars, global_step)
+  applied = tf.cond(finite, lambda: _true_after(optimizer.apply_gradients(grads, tvars, global_step)),
+                    lambda: tf.constant(False))
+  return grad_norm, tf.group(applied, loss_scale.update(finite))
+
+
+def _accumulated_update(grads, tvars, num_accumulation_steps, apply_update, allreduce=None):
+  """Sums `grads` over the micro-batches of a window and applies the sum on its last one (every micro-batch
+  is a window of its own when `num_accumulation_steps` is 1).
+
+  Args:
+    grads: this micro-batch's gradients.
+    tvars: their variables.
+    num_accumulation_steps: micro-batches per window.
+    apply_update: function(gradients) -> (gradient norm, update op), as `_apply_update`.
+    allreduce: function(list of tensors) -> their averages over workers, applied to the sums once per update;
+      None for none.
+
+  Returns:
+    (update_step: bool, whether this micro-batch ends the window; the gradient norm, 0.0 on micro-batches that
+    only accumulate; the train op).
+  """
   if num_accumulation_steps == 1:
-    update_step = tf.constant(True)
     grad_norm, train_op = apply_update(grads)
-  else:
-    accumulator = GradientAccumulator(tvars, num_accumulation_steps)
-    update_step = accumulator.is_last_micro_batch()
+    return tf.constant(True), grad_norm, train_op
+  accumulator = GradientAccumulator(tvars, num_accumulation_steps)
+  update_step = accumulator.is_last_micro_batch()
 
-    def update():
-      totals = accumulator.totals(grads)
-      if distributed and allreduce_post_accumulation:
-        totals = _allreduce(hvd, totals)
-      grad_norm, op = apply_update(totals)
-      with tf.control_dependencies([op]):
-        reset = accumulator.reset()
-      with tf.control_dependencies(reset):
-        return tf.identity(grad_norm)
+  def update():
+    totals = accumulator.totals(grads)
+    if allreduce is not None:
+      totals = allreduce(totals)
+    grad_norm, op = apply_update(totals)
+    with tf.control_dependencies([op]):
+      reset = accumulator.reset()
+    with tf.control_dependencies(reset):
+      return tf.identity(grad_norm)
 
-    def accumulate():
-      with tf.control_dependencies(accumulator.add(grads)):
-        return tf.constant(0.0)
+  def accumulate():
+    with tf.control_dependencies(accumulator.add(grads)):
+      return tf.constant(0.0)
 
-    grad_norm = tf.cond(update_step, update, accumulate)
-    train_op = tf.group(grad_norm)
-  _name_at_root(update_step, graph_names.UPDATE_STEP)
-  _name_at_root(grad_norm, graph_names.GRAD_NORM)
-  return train_op
+  grad_norm = tf.cond(update_step, update, accumulate)
+  return update_step, grad_norm, tf.group(grad_norm)
 
 
 def learning_rate_schedule(global_step, init_lr, num_train_steps, num_warmup_steps, poly_power):
@@ -303,12 +360,3 @@ def _zeros_like_var(var, suffix):
   return tf.compat.v1.get_variable(_var_name(var) + "/" + suffix, shape=var.shape, dtype=var.dtype.base_dtype,
                                    initializer=tf.zeros_initializer(), trainable=False)
 
-
-def _name_at_root(tensor, name):
-  """tf.identity(tensor) named exactly `name` at the graph's root name scope."""
-  with tensor.graph.name_scope(None):
-    named = tf.identity(tensor, name=name)
-  if named.op.name != name:
-    raise ValueError("create_optimizer: the graph already has an op named %r (call create_optimizer once per "
-                     "graph)" % name)
-  return named

@@ -188,7 +188,7 @@ def main(_):
         num_warmup_steps=int(num_train_steps * FLAGS.warmup_proportion),
         optimizer_type=FLAGS.optimizer_type, weight_decay_rate=FLAGS.weight_decay_rate)
     start = time.time()
-    result = training.train(model_fn, input_fn, run_config, runtime, optimizer, FLAGS.train_batch_size)
+    result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
     result["train_time_sec"] = time.time() - start
     runtime.logger.log((), result)
 

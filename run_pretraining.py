@@ -170,7 +170,7 @@ def main(_):
         num_accumulation_steps=FLAGS.num_accumulation_steps,
         allreduce_post_accumulation=FLAGS.allreduce_post_accumulation,
         init_loss_scale=FLAGS.init_loss_scale)
-    result = training.train(model_fn, input_fn, run_config, runtime, optimizer, FLAGS.train_batch_size)
+    result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
     runtime.logger.log((), result)
 
   if FLAGS.do_eval and runtime.is_chief:

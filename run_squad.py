@@ -256,7 +256,7 @@ def _interactive(model_fn, tokenizer, options):
                                 tf1.ConfigProto(allow_soft_placement=True), options)
 
 
-def _train(model_fn, tokenizer, train_file, run_config, runtime):
+def _train(model_fn, tokenizer, train_file, runtime):
   """--do_train: windows --train_file into a TFRecord file and fine-tunes on it."""
   # Every worker windows the whole file into its own copy; tfrecord_input_fn gives each a disjoint shard.
   record = os.path.join(FLAGS.output_dir, "train.tf_record" if runtime.size == 1 else
@@ -280,7 +280,7 @@ def _train(model_fn, tokenizer, train_file, run_config, runtime):
   optimizer = training.OptimizerConfig(
       learning_rate=FLAGS.learning_rate, num_train_steps=num_train_steps, num_warmup_steps=num_warmup_steps,
       optimizer_type="adam", num_accumulation_steps=FLAGS.num_accumulation_steps)
-  result = training.train(model_fn, input_fn, run_config, runtime, optimizer, FLAGS.train_batch_size)
+  result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
   runtime.logger.log((), result)
 
 
@@ -320,7 +320,7 @@ def main(_):
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   training.log_flags(runtime, FLAGS)
   if FLAGS.do_train:
-    _train(model_fn, tokenizer, train_file, run_config, runtime)
+    _train(model_fn, tokenizer, train_file, runtime)
   if runtime.is_chief and (FLAGS.export_triton or FLAGS.do_predict):
     checkpoint = (training.latest_checkpoint(FLAGS.output_dir) if FLAGS.do_train
                   else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))

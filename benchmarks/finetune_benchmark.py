@@ -97,7 +97,7 @@ def time_training(model_fn, batch, windows, config, args):
     tf1.set_random_seed(12345)
     loss = model_fn({k: tf.constant(v[:batch]) for k, v in windows.items()}, training.TRAIN).loss
     train_op = optimization.create_optimizer(loss, init_lr=5e-5, num_train_steps=1000, num_warmup_steps=100,
-                                             optimizer_type="adam", amp=args["amp"])
+                                             optimizer_type="adam", amp=args["amp"]).train_op
     with tf1.Session(config=config) as sess:
       init_weights(sess, args["checkpoint"])
       for _ in range(args["warmup_steps"]):

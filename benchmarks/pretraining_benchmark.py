@@ -102,7 +102,7 @@ def benchmark_one(bert_config, optimizer_type, input_fn, xla_settings, args):
     model_fn = run_pretraining.model_fn_builder(bert_config, report_loss=False)
     loss = model_fn(features, training.TRAIN).loss
     train_op = optimization.create_optimizer(
-        loss, init_lr=1e-4, num_train_steps=10000, num_warmup_steps=100, optimizer_type=optimizer_type)
+        loss, init_lr=1e-4, num_train_steps=10000, num_warmup_steps=100, optimizer_type=optimizer_type).train_op
     init = tf1.global_variables_initializer()
     graph.finalize()
     sessions = {}

@@ -90,8 +90,7 @@ def main():
 
   optimizer = training.OptimizerConfig(learning_rate=1e-3, num_train_steps=args.steps, num_warmup_steps=2,
                                        optimizer_type="lamb")
-  training.train(recording_model_fn, input_fn, run_config, runtime, optimizer, args.batch,
-                 hooks=[Deferred()])
+  training.train(recording_model_fn, input_fn, runtime, optimizer, args.batch, hooks=[Deferred()])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import pytest
 import tensorflow as tf
 
 import optimization
-from utils import graph_names
 
 tf1 = tf.compat.v1
 
@@ -47,7 +46,8 @@ class Problem(object):
       loss = tf.reduce_mean(tf.reduce_sum(tf.square(y - self.target), axis=1)) * self.overflow
       kwargs = dict(init_lr=0.1, num_train_steps=10, num_warmup_steps=3)
       kwargs.update(optimizer_kwargs)
-      self.train_op = optimization.create_optimizer(loss, **kwargs)
+      self.tensors = optimization.create_optimizer(loss, **kwargs)
+      self.train_op = self.tensors.train_op
       self.vars = {v.op.name: v for v in tf1.global_variables()}
       self.trainable = {v.op.name for v in tf1.trainable_variables()}
       config = tf1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
@@ -61,7 +61,8 @@ class Problem(object):
     return self.sess.run(self.vars)
 
   def tensor(self, name):
-    return self.sess.run(self.graph.get_tensor_by_name(name + ":0"))
+    """The value of a field of the `optimization.OptimizerTensors` (e.g. "learning_rate")."""
+    return self.sess.run(getattr(self.tensors, name))
 
 
 def _np_grads(params, x, target):
@@ -108,7 +109,7 @@ def test_steps_match_numpy_reference(optimizer_type, amp):
   for step in range(6):
     batch = slice(4 * step, 4 * step + 8)
     lr = _np_lr(step, 0.1, 10, 3, 0.5 if lamb else 1.0)
-    assert problem.tensor(graph_names.LEARNING_RATE) == pytest.approx(lr, rel=1e-6)
+    assert problem.tensor("learning_rate") == pytest.approx(lr, rel=1e-6)
     norm = _np_update(params, slots, _np_grads(params, x[batch], target[batch]), step, lr, lamb)
     assert norm > 1.0  # clipping is exercised
     problem.run(x[batch], target[batch])
@@ -120,7 +121,7 @@ def test_steps_match_numpy_reference(optimizer_type, amp):
       np.testing.assert_allclose(got[name + "/%s_m" % prefix], slots[name][0], rtol=2e-5, atol=1e-6)
       np.testing.assert_allclose(got[name + "/%s_v" % prefix], slots[name][1], rtol=2e-5, atol=1e-6)
   assert not np.allclose(params[BIAS], 0.0)  # the zero-norm bias moved with trust ratio 1
-  assert problem.tensor(graph_names.LOSS_SCALE) == (2.0 ** 32 if amp else 1.0)
+  assert problem.tensor("loss_scale") == (2.0 ** 32 if amp else 1.0)
 
 
 def test_slot_variables_are_named_non_trainable_and_saved():
@@ -161,7 +162,7 @@ def test_accumulating_4_micro_batches_of_8_equals_one_batch_of_32(optimizer_type
     before = small.values()
     for micro in range(4):
       sub = slice(rows.start + 8 * micro, rows.start + 8 * micro + 8)
-      assert small.tensor(graph_names.UPDATE_STEP) == (micro == 3)
+      assert small.tensor("update_step") == (micro == 3)
       small.run(x[sub], target[sub])
       if micro < 3:  # only the accumulators change inside the window
         after = small.values()
@@ -171,8 +172,7 @@ def test_accumulating_4_micro_batches_of_8_equals_one_batch_of_32(optimizer_type
         assert np.abs(after[KERNEL + "/accum_grad"]).max() > 0
     if update == 0:  # the reported norm is that of the whole batch's gradient
       norm = np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in _np_grads(init, x[rows], target[rows]).values()))
-      big_norm = big.sess.run(big.graph.get_tensor_by_name(graph_names.GRAD_NORM + ":0"),
-                              {big.x: x[rows], big.target: target[rows]})
+      big_norm = big.sess.run(big.tensors.grad_norm, {big.x: x[rows], big.target: target[rows]})
       assert big_norm == pytest.approx(norm, rel=1e-5)
     big.run(x[rows], target[rows])
     got_small, got_big = small.values(), big.values()
@@ -211,7 +211,7 @@ def test_non_finite_gradient_skips_the_update(bad, num_accumulation_steps):
     for _ in range(n - 1):
       problem.run(x[:8], target[:8])
     assert problem.values()["global_step"] == 1
-    assert problem.tensor(graph_names.LOSS_SCALE) == 2.0 ** 18
+    assert problem.tensor("loss_scale") == 2.0 ** 18
   for _ in range(n):  # training resumes
     problem.run(x[:8], target[:8])
   resumed = problem.values()
@@ -225,18 +225,18 @@ def test_loss_scale_doubles_after_growth_interval_finite_updates():
   scales = []
   for overflow in [1, 1, 1, 1, np.inf, 1, 1, 1]:  # the overflow also restarts the count of finite updates
     problem.run(x[:8], target[:8], overflow=overflow)
-    scales.append(problem.tensor(graph_names.LOSS_SCALE))
+    scales.append(problem.tensor("loss_scale"))
   assert scales == [4.0, 4.0, 8.0, 8.0, 4.0, 4.0, 4.0, 8.0]
   assert problem.values()["global_step"] == 7
   assert optimization.LOSS_SCALE_GROWTH_INTERVAL == 1000
 
 
-def test_graph_names_and_bad_arguments():
+def test_optimizer_tensors_and_bad_arguments():
   _, _, init = _data()
   problem = Problem(init, optimizer_type="adam")
-  assert problem.tensor(graph_names.LOSS_SCALE) == 1.0
-  assert problem.tensor(graph_names.LEARNING_RATE) == 0.0  # warmup starts at 0
-  assert problem.tensor(graph_names.UPDATE_STEP)
+  assert problem.tensor("loss_scale") == 1.0
+  assert problem.tensor("learning_rate") == 0.0  # warmup starts at 0
+  assert problem.tensor("update_step")
   assert not any(name.startswith("dynamic_loss_scale") for name in problem.vars)
   with pytest.raises(ValueError, match="--optimizer_type"):
     Problem(init, optimizer_type="sgd")

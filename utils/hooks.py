@@ -41,7 +41,7 @@ class ProgressHook(tf1.train.SessionRunHook):
   def __init__(self, scalars, global_step, sentences_per_run, num_train_steps, every_n_steps, logger,
                summary_writer=None, warmup_runs=5, checkpoint_every=None):
     """Args:
-      scalars: dict name -> scalar tensor (loss, learning rate, loss scale, ...).
+      scalars: dict name -> scalar tensor (loss, learning rate, loss scale, gradient norm, ...).
       global_step: the global step tensor.
       sentences_per_run: sentences one session run processes over all workers.
       num_train_steps: last global step, for the ETA.

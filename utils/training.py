@@ -10,8 +10,8 @@ the rest, the same way for every task:
   * `optimization.create_optimizer` (LAMB or Adam, accumulation, loss scaling) on the task's loss;
   * MonitoredTrainingSession with checkpoints every `save_checkpoints_steps` (TF writes the data and index
     under temporary names and updates the `checkpoint` file last, so a killed run resumes from the last
-    complete checkpoint), automatic resume from `output_dir`, progress / throughput / ETA logging to stdout,
-    dllogger JSON lines and TensorBoard.
+    complete checkpoint), automatic resume from `output_dir`, progress (loss, learning rate, loss scale,
+    gradient norm) / throughput / ETA logging to stdout, dllogger JSON lines and TensorBoard.
 """
 
 import collections
@@ -27,7 +27,6 @@ import numpy as np
 import tensorflow as tf
 
 import optimization
-from utils import graph_names
 from utils import hooks as hooks_lib
 from utils.dllogger import DLLogger
 
@@ -343,14 +342,14 @@ def _build(model_fn, input_fn, mode, runtime):
   return features, model_fn(features, mode)
 
 
-def train(model_fn, input_fn, run_config, runtime, optimizer_config, batch_size, hooks=()):
-  """Trains until the global step reaches `optimizer_config.num_train_steps`, resuming from `output_dir`.
+def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
+  """Trains until the global step reaches `optimizer_config.num_train_steps`, resuming from the output_dir.
 
   Args:
     model_fn: function(features, mode) -> ModelSpec with `loss`.
     input_fn: function() -> tf.data.Dataset of feature dicts (per-rank micro-batches of `batch_size`).
-    run_config: `RunConfig`.
-    runtime: `Runtime` from `init_runtime`.
+    runtime: `Runtime` from `init_runtime`; its `config` (a `RunConfig`) gives the output_dir, the
+      init_checkpoint and the checkpoint and logging intervals.
     optimizer_config: `OptimizerConfig`.
     batch_size: per-rank micro-batch size (for throughput).
     hooks: extra SessionRunHooks.
@@ -358,57 +357,81 @@ def train(model_fn, input_fn, run_config, runtime, optimizer_config, batch_size,
   Returns:
     dict with the final global step, loss and average training throughput (sentences/sec).
   """
-  oc = optimizer_config
-  os.makedirs(run_config.output_dir, exist_ok=True)
+  config = runtime.config
+  os.makedirs(config.output_dir, exist_ok=True)
   with tf.Graph().as_default():
     _, spec = _build(model_fn, input_fn, TRAIN, runtime)
-    loss = spec.loss
-    resume = tf.train.latest_checkpoint(run_config.output_dir)
-    if run_config.init_checkpoint and not resume:
-      init_from_checkpoint(run_config.init_checkpoint, tf1.global_variables(), runtime)
-    if resume:
-      runtime.log_text("resuming from %s" % resume)
-    train_op = optimization.create_optimizer(
-        loss, oc.learning_rate, oc.num_train_steps, oc.num_warmup_steps, hvd=runtime.hvd,
-        amp=run_config.amp, num_accumulation_steps=oc.num_accumulation_steps,
-        optimizer_type=oc.optimizer_type, allreduce_post_accumulation=oc.allreduce_post_accumulation,
-        init_loss_scale=oc.init_loss_scale, weight_decay_rate=oc.weight_decay_rate)
-    graph = tf1.get_default_graph()
-    global_step = tf1.train.get_global_step()
-    scalars = collections.OrderedDict([("loss", loss)])
+    _init_or_resume(runtime)
+    optimizer = _create_optimizer(spec.loss, optimizer_config, runtime)
+    scalars = collections.OrderedDict([("loss", spec.loss)])
     scalars.update(spec.scalars)
-    scalars["learning_rate"] = graph.get_tensor_by_name(graph_names.LEARNING_RATE + ":0")
-    if run_config.amp:
-      scalars["loss_scale"] = graph.get_tensor_by_name(graph_names.LOSS_SCALE + ":0")
+    scalars["learning_rate"] = optimizer.learning_rate
+    if config.amp:
+      scalars["loss_scale"] = optimizer.loss_scale
     for name, tensor in scalars.items():
       tf1.summary.scalar(name, tensor)
-
-    all_hooks = [tf1.train.StopAtStepHook(last_step=oc.num_train_steps)]
-    if not run_config.amp:   # with loss scaling a non-finite step is skipped instead
-      all_hooks.append(_NanLossHook(loss))
-    if runtime.hvd is not None:
-      all_hooks.append(hooks_lib.BroadcastGlobalVariablesHook(runtime.hvd, 0))
+    # The gradient norm is logged by the progress hook only: it reports after an update, while a summary
+    # step may fall on a micro-batch that only accumulates (norm 0).
+    scalars["grad_norm"] = optimizer.grad_norm
     progress = hooks_lib.ProgressHook(
-        scalars, global_step, batch_size * runtime.size, oc.num_train_steps,
-        run_config.display_loss_steps, runtime.logger,
-        summary_writer=tf1.summary.FileWriterCache.get(run_config.output_dir) if runtime.is_chief
-        else None, checkpoint_every=run_config.save_checkpoints_steps)
-    all_hooks.append(progress)
-    all_hooks.extend(hooks)
-    scaffold = tf1.train.Scaffold(saver=tf1.train.Saver(max_to_keep=run_config.keep_checkpoint_max,
-                                                        save_relative_paths=True))
-    final = {}
-    with tf1.train.MonitoredTrainingSession(
-        checkpoint_dir=run_config.output_dir if runtime.is_chief else None,
-        scaffold=scaffold, hooks=all_hooks, config=runtime.session_config(),
-        save_checkpoint_steps=run_config.save_checkpoints_steps if runtime.is_chief else None,
-        save_checkpoint_secs=None,
-        save_summaries_steps=run_config.display_loss_steps if runtime.is_chief else None,
-        log_step_count_steps=None) as sess:
-      while not sess.should_stop():
-        _, final["loss"] = sess.run([train_op, loss])
-  final["global_step"] = progress.last_step if progress.last_step is not None else oc.num_train_steps
+        scalars, tf1.train.get_global_step(), batch_size * runtime.size, optimizer_config.num_train_steps,
+        config.display_loss_steps, runtime.logger,
+        summary_writer=tf1.summary.FileWriterCache.get(config.output_dir) if runtime.is_chief else None,
+        checkpoint_every=config.save_checkpoints_steps)
+    all_hooks = _stop_hooks(spec.loss, runtime, optimizer_config.num_train_steps) + [progress] + list(hooks)
+    final = _run_training_session(optimizer.train_op, spec.loss, runtime, all_hooks)
+  final["global_step"] = (progress.last_step if progress.last_step is not None
+                          else optimizer_config.num_train_steps)
   final.update(progress.summary())
+  return final
+
+
+def _init_or_resume(runtime):
+  """Loads `init_checkpoint` unless the output_dir holds a checkpoint to resume from (which the session does)."""
+  config = runtime.config
+  resume = tf.train.latest_checkpoint(config.output_dir)
+  if config.init_checkpoint and not resume:
+    init_from_checkpoint(config.init_checkpoint, tf1.global_variables(), runtime)
+  if resume:
+    runtime.log_text("resuming from %s" % resume)
+
+
+def _create_optimizer(loss, optimizer_config, runtime):
+  """`optimization.create_optimizer` with the settings of `optimizer_config` and `runtime`."""
+  oc = optimizer_config
+  return optimization.create_optimizer(
+      loss, oc.learning_rate, oc.num_train_steps, oc.num_warmup_steps, hvd=runtime.hvd, amp=runtime.config.amp,
+      num_accumulation_steps=oc.num_accumulation_steps, optimizer_type=oc.optimizer_type,
+      allreduce_post_accumulation=oc.allreduce_post_accumulation, init_loss_scale=oc.init_loss_scale,
+      weight_decay_rate=oc.weight_decay_rate)
+
+
+def _stop_hooks(loss, runtime, num_train_steps):
+  """The hooks that end training (at the last step, or on a NaN loss) and start the workers alike."""
+  hooks = [tf1.train.StopAtStepHook(last_step=num_train_steps)]
+  if not runtime.config.amp:   # with loss scaling a non-finite step is skipped instead
+    hooks.append(_NanLossHook(loss))
+  if runtime.hvd is not None:
+    hooks.append(hooks_lib.BroadcastGlobalVariablesHook(runtime.hvd, 0))
+  return hooks
+
+
+def _run_training_session(train_op, loss, runtime, hooks):
+  """Runs `train_op` in a MonitoredTrainingSession (checkpoints and summaries on the chief) until a hook
+  stops it; returns {"loss": the last loss}, or {} when there was nothing left to train."""
+  config = runtime.config
+  scaffold = tf1.train.Scaffold(saver=tf1.train.Saver(max_to_keep=config.keep_checkpoint_max,
+                                                      save_relative_paths=True))
+  final = {}
+  with tf1.train.MonitoredTrainingSession(
+      checkpoint_dir=config.output_dir if runtime.is_chief else None,
+      scaffold=scaffold, hooks=hooks, config=runtime.session_config(),
+      save_checkpoint_steps=config.save_checkpoints_steps if runtime.is_chief else None,
+      save_checkpoint_secs=None,
+      save_summaries_steps=config.display_loss_steps if runtime.is_chief else None,
+      log_step_count_steps=None) as sess:
+    while not sess.should_stop():
+      _, final["loss"] = sess.run([train_op, loss])
   return final
 
 
