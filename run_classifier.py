@@ -24,38 +24,33 @@ import tensorflow as tf
 
 import modeling
 import tokenization
+from utils import flags_config
 from utils import glue
 from utils import training
 
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("task_name", None, "The task to fine-tune on, e.g. MRPC (see utils/glue.py PROCESSORS).")
-flags.DEFINE_string("data_dir", None, "The task's folder in the GLUE layout (train.tsv, dev.tsv, test.tsv).")
-flags.DEFINE_string("vocab_file", None, "vocab.txt of the pretrained model.")
-flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
-flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start from (none: random "
-                    "initialisation, as in Google's run_classifier.py); with only --do_eval/--do_predict, the "
-                    "fine-tuned checkpoint to use (default: the newest in --output_dir).")
-flags.DEFINE_string("output_dir", None, "Where features, checkpoints, logs and results go; a run resumes "
-                    "from its checkpoints.")
-flags.DEFINE_bool("do_lower_case", True, "Lower-case the input (True for uncased models).")
-flags.DEFINE_integer("max_seq_length", 128, "Maximum tokens per example after WordPiece, [CLS] and [SEP] "
-                     "included; longer inputs are truncated.")
-flags.DEFINE_bool("do_train", False, "Whether to fine-tune on train.tsv.")
-flags.DEFINE_bool("do_eval", False, "Whether to evaluate on the dev set.")
-flags.DEFINE_bool("do_predict", False, "Whether to predict the test set and write the submission file.")
-flags.DEFINE_integer("train_batch_size", 32, "Batch size per worker for training.")
-flags.DEFINE_integer("eval_batch_size", 8, "Batch size for evaluation.")
-flags.DEFINE_integer("predict_batch_size", 8, "Batch size for prediction.")
-flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (used as given: never scaled by worker count).")
-flags.DEFINE_float("num_train_epochs", 3.0, "Passes over the training set.")
-flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
-flags.DEFINE_enum("optimizer_type", "adam", ["adam", "lamb"], "Optimizer (adam: Google's AdamW).")
-flags.DEFINE_float("weight_decay_rate", 0.01, "Decoupled weight decay (not on LayerNorm and biases).")
-flags.DEFINE_bool("trim_padding", True, "Cut every batch to its longest real sequence (dynamic padding); "
-                  "in training, batch examples of similar length together so little padding is left.")
-training.define_run_flags()
+
+def define_flags():
+  """Defines the flags of run_classifier.py, the shared ones included (called under __main__)."""
+  flags.DEFINE_string("task_name", None, "The task to fine-tune on, e.g. MRPC (see utils/glue.py PROCESSORS).")
+  flags.DEFINE_string("data_dir", None, "The task's folder in the GLUE layout (train.tsv, dev.tsv, test.tsv).")
+  flags_config.define_model_flags(128, "Maximum tokens per example after WordPiece, [CLS] and [SEP] included; "
+                                  "longer inputs are truncated.", tokenizer=True)
+  flags.DEFINE_bool("do_train", False, "Whether to fine-tune on train.tsv.")
+  flags.DEFINE_bool("do_eval", False, "Whether to evaluate on the dev set.")
+  flags.DEFINE_bool("do_predict", False, "Whether to predict the test set and write the submission file.")
+  flags.DEFINE_integer("train_batch_size", 32, "Micro-batch size per worker for training.")
+  flags.DEFINE_integer("eval_batch_size", 8, "Batch size for evaluation.")
+  flags.DEFINE_integer("predict_batch_size", 8, "Batch size for prediction.")
+  flags.DEFINE_float("num_train_epochs", 3.0, "Passes over the training set.")
+  flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
+  flags.DEFINE_bool("trim_padding", True, "Cut every batch to its longest real sequence (dynamic padding); "
+                    "in training, batch examples of similar length together so little padding is left.")
+  flags_config.define_optimizer_flags(learning_rate=5e-5, optimizer_type="adam")
+  flags_config.define_run_flags()
+  flags.adopt_module_key_flags(flags_config)
 
 
 def create_model(bert_config, is_training, features, num_labels, is_regression):
@@ -131,41 +126,42 @@ def read_examples(get_examples, data_dir):
     raise ValueError("--data_dir=%s: %s not found" % (data_dir, e.filename)) from None
 
 
-def write_results(path, results):
-  """Writes `key = value` lines, sorted by key (Google's eval_results.txt), atomically."""
-  tmp = path + ".tmp"
-  with tf.io.gfile.GFile(tmp, "w") as f:
-    f.write("".join("%s = %s\n" % (k, results[k]) for k in sorted(results)))
-  tf.io.gfile.rename(tmp, path, overwrite=True)
-
-
 def checkpoint_step(checkpoint):
   """The global step of a checkpoint named like model.ckpt-343 (0 for a pretrained checkpoint)."""
   suffix = checkpoint.rsplit("-", 1)[-1]
   return int(suffix) if suffix.isdigit() else 0
 
 
+def evaluate(model_fn, input_fn, runtime, checkpoint, task_name):
+  """The task's official metrics (glue.compute_metrics) and the mean loss over the dev set at `checkpoint`.
+
+  Returns:
+    dict "eval_<metric>" -> value, plus eval_loss, eval_examples and the checkpoint's global_step.
+  """
+  outputs = list(training.predict(model_fn, input_fn, runtime, checkpoint))
+  result = {"eval_" + k: v for k, v in glue.compute_metrics(
+      task_name, np.stack([o["predictions"] for o in outputs]), np.array([o["label_ids"] for o in outputs]),
+      np.array([o["is_real_example"] for o in outputs])).items()}
+  result["eval_loss"] = float(np.mean([o["per_example_loss"] for o in outputs]))
+  result["eval_examples"] = len(outputs)
+  result["global_step"] = checkpoint_step(checkpoint)
+  return result
+
+
 def main(_):
   tf1.disable_eager_execution()
   if not (FLAGS.do_train or FLAGS.do_eval or FLAGS.do_predict):
     raise ValueError("at least one of --do_train, --do_eval and --do_predict must be set")
-  for flag in ["task_name", "data_dir", "vocab_file", "bert_config_file", "output_dir"]:
-    if not getattr(FLAGS, flag):
-      raise ValueError("--%s is required" % flag)
-  bert_config = modeling.BertConfig.from_json_file(FLAGS.bert_config_file)
-  if FLAGS.max_seq_length > bert_config.max_position_embeddings:
-    raise ValueError("--max_seq_length=%d exceeds max_position_embeddings=%d of %s" % (
-        FLAGS.max_seq_length, bert_config.max_position_embeddings, FLAGS.bert_config_file))
+  flags_config.require_flags(FLAGS, ["task_name", "data_dir", "vocab_file", "bert_config_file", "output_dir"])
+  bert_config = flags_config.bert_config_from_flags(FLAGS)
   tokenization.validate_case_matches_checkpoint(FLAGS.do_lower_case, FLAGS.init_checkpoint)
   processor = glue.get_processor(FLAGS.task_name)
   task_name = FLAGS.task_name.lower()
   tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
   os.makedirs(FLAGS.output_dir, exist_ok=True)
-
-  run_config = training.run_config_from_flags(FLAGS)
-  runtime = training.init_runtime(run_config)
+  runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
   model_fn = model_fn_builder(bert_config, processor.num_labels(), processor.is_regression)
-  training.log_flags(runtime, FLAGS)
+  flags_config.log_flags(runtime, FLAGS)
 
   def make_input_fn(examples, name, batch_size, is_training):
     return input_fn_builder(examples, processor, tokenizer, FLAGS.max_seq_length,
@@ -174,19 +170,18 @@ def main(_):
 
   if FLAGS.do_train:
     train_examples = read_examples(processor.get_train_examples, FLAGS.data_dir)
-    num_train_steps = int(len(train_examples) / (FLAGS.train_batch_size * runtime.size) *
-                          FLAGS.num_train_epochs)
+    global_batch = FLAGS.train_batch_size * runtime.size * FLAGS.num_accumulation_steps
+    num_train_steps = int(len(train_examples) / global_batch * FLAGS.num_train_epochs)
     if num_train_steps < 1:
-      raise ValueError("%d training examples make no full batch of --train_batch_size=%d on %d worker(s)" %
-                       (len(train_examples), FLAGS.train_batch_size, runtime.size))
-    runtime.log_text("training on %d examples: %d steps of %d x %d worker(s)" % (
-        len(train_examples), num_train_steps, FLAGS.train_batch_size, runtime.size))
+      raise ValueError("%d training examples make no full update of --train_batch_size=%d x %d worker(s) x "
+                       "--num_accumulation_steps=%d" % (len(train_examples), FLAGS.train_batch_size,
+                                                         runtime.size, FLAGS.num_accumulation_steps))
+    runtime.log_text("training on %d examples: %d steps of %d x %d worker(s) x %d micro-batch(es)" % (
+        len(train_examples), num_train_steps, FLAGS.train_batch_size, runtime.size, FLAGS.num_accumulation_steps))
     # Every worker writes the same file (atomically) and reads its shard of the records.
     input_fn = make_input_fn(train_examples, "train", FLAGS.train_batch_size, True)
-    optimizer = training.OptimizerConfig(
-        learning_rate=FLAGS.learning_rate, num_train_steps=num_train_steps,
-        num_warmup_steps=int(num_train_steps * FLAGS.warmup_proportion),
-        optimizer_type=FLAGS.optimizer_type, weight_decay_rate=FLAGS.weight_decay_rate)
+    optimizer = flags_config.optimizer_config_from_flags(FLAGS, num_train_steps,
+                                                         int(num_train_steps * FLAGS.warmup_proportion))
     start = time.time()
     result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
     result["train_time_sec"] = time.time() - start
@@ -195,22 +190,13 @@ def main(_):
   if not runtime.is_chief or not (FLAGS.do_eval or FLAGS.do_predict):
     runtime.logger.close()
     return
-  checkpoint = (training.latest_checkpoint(FLAGS.output_dir) if FLAGS.do_train
-                else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))
-
+  checkpoint = flags_config.checkpoint_to_evaluate(FLAGS)
   if FLAGS.do_eval:
-    eval_examples = read_examples(processor.get_dev_examples, FLAGS.data_dir)
-    input_fn = make_input_fn(eval_examples, "eval", FLAGS.eval_batch_size, False)
-    outputs = list(training.predict(model_fn, input_fn, runtime, checkpoint))
-    result = {"eval_" + k: v for k, v in glue.compute_metrics(
-        task_name, np.stack([o["predictions"] for o in outputs]), np.array([o["label_ids"] for o in outputs]),
-        np.array([o["is_real_example"] for o in outputs])).items()}
-    result["eval_loss"] = float(np.mean([o["per_example_loss"] for o in outputs]))
-    result["eval_examples"] = len(outputs)
-    result["global_step"] = checkpoint_step(checkpoint)
+    input_fn = make_input_fn(read_examples(processor.get_dev_examples, FLAGS.data_dir), "eval",
+                             FLAGS.eval_batch_size, False)
+    result = evaluate(model_fn, input_fn, runtime, checkpoint, task_name)
     runtime.logger.log((), result)
-    write_results(os.path.join(FLAGS.output_dir, "eval_results.txt"), result)
-
+    training.write_results(os.path.join(FLAGS.output_dir, "eval_results.txt"), result)
   if FLAGS.do_predict:
     predict_examples = read_examples(processor.get_test_examples, FLAGS.data_dir)
     input_fn = make_input_fn(predict_examples, "predict", FLAGS.predict_batch_size, False)
@@ -221,4 +207,5 @@ def main(_):
 
 
 if __name__ == "__main__":
+  define_flags()
   training.run_main(main)

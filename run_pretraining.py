@@ -13,11 +13,11 @@ a new --output_dir; the optimizer slots and the step counter start fresh.
 import os
 import sys
 
-from absl import app
 from absl import flags
 import tensorflow as tf
 
 import modeling
+from utils import flags_config
 from utils import training
 
 tf1 = tf.compat.v1
@@ -25,28 +25,24 @@ FLAGS = flags.FLAGS
 # Eval warns when more than this share of the masked positions predict one and the same token.
 COLLAPSE_SHARE = 0.8
 
-flags.DEFINE_string("bert_config_file", None, "bert_config.json of the model to pretrain.")
-flags.DEFINE_string("input_files_dir", None, "Directory (or glob, or comma list) of training TFRecords.")
-flags.DEFINE_string("eval_files_dir", None, "Directory (or glob, or comma list) of evaluation TFRecords.")
-flags.DEFINE_string("output_dir", None, "Where checkpoints and logs go; a run resumes from it.")
-flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start from.")
-flags.DEFINE_integer("max_seq_length", 128, "Sequence length of the TFRecords.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")
-flags.DEFINE_bool("do_train", False, "Whether to train.")
-flags.DEFINE_bool("do_eval", False, "Whether to evaluate on --eval_files_dir.")
-flags.DEFINE_integer("train_batch_size", 32, "Micro-batch size per worker.")
-flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
-flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (used as given: never scaled by worker count).")
-flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
-flags.DEFINE_integer("num_warmup_steps", 10000, "Updates of linear learning-rate warmup.")
-flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches at most.")
-flags.DEFINE_enum("optimizer_type", "lamb", ["lamb", "adam"], "Optimizer.")
-flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one update.")
-flags.DEFINE_bool("allreduce_post_accumulation", False,
-                  "All-reduce the accumulated gradient once per update instead of every micro-batch.")
-flags.DEFINE_float("init_loss_scale", 2.0 ** 32, "Initial dynamic loss scale with --amp.")
-flags.DEFINE_bool("report_loss", True, "Also log the masked-LM and next-sentence losses separately.")
-training.define_run_flags()
+
+def define_flags():
+  """Defines the flags of run_pretraining.py, the shared ones included (called under __main__)."""
+  flags_config.define_model_flags(128, "Sequence length of the TFRecords.")
+  flags.DEFINE_string("input_files_dir", None, "Directory (or glob, or comma list) of training TFRecords.")
+  flags.DEFINE_string("eval_files_dir", None, "Directory (or glob, or comma list) of evaluation TFRecords.")
+  flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")
+  flags.DEFINE_bool("do_train", False, "Whether to train.")
+  flags.DEFINE_bool("do_eval", False, "Whether to evaluate on --eval_files_dir.")
+  flags.DEFINE_integer("train_batch_size", 32, "Micro-batch size per worker.")
+  flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
+  flags.DEFINE_integer("num_train_steps", 100000, "Optimizer updates.")
+  flags.DEFINE_integer("num_warmup_steps", 10000, "Updates of linear learning-rate warmup.")
+  flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches at most.")
+  flags.DEFINE_bool("report_loss", True, "Also log the masked-LM and next-sentence losses separately.")
+  flags_config.define_optimizer_flags(learning_rate=5e-5, optimizer_type="lamb")
+  flags_config.define_run_flags()
+  flags.adopt_module_key_flags(flags_config)
 
 
 def name_to_features(max_seq_length, max_predictions_per_seq):
@@ -147,47 +143,34 @@ def main(_):
   tf1.disable_eager_execution()
   if not FLAGS.do_train and not FLAGS.do_eval:
     raise ValueError("at least one of --do_train and --do_eval must be set")
-  for flag in ["bert_config_file", "output_dir"] + (["input_files_dir"] if FLAGS.do_train else []) + (
-      ["eval_files_dir"] if FLAGS.do_eval else []):
-    if not getattr(FLAGS, flag):
-      raise ValueError("--%s is required" % flag)
-  bert_config = modeling.BertConfig.from_json_file(FLAGS.bert_config_file)
-  if FLAGS.max_seq_length > bert_config.max_position_embeddings:
-    raise ValueError("--max_seq_length=%d exceeds max_position_embeddings=%d of %s" % (
-        FLAGS.max_seq_length, bert_config.max_position_embeddings, FLAGS.bert_config_file))
-  run_config = training.run_config_from_flags(FLAGS)
-  runtime = training.init_runtime(run_config)
+  flags_config.require_flags(FLAGS, ["bert_config_file", "output_dir"] + (
+      ["input_files_dir"] if FLAGS.do_train else []) + (["eval_files_dir"] if FLAGS.do_eval else []))
+  bert_config = flags_config.bert_config_from_flags(FLAGS)
+  runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
   features = name_to_features(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq)
   model_fn = model_fn_builder(bert_config, FLAGS.report_loss)
-  training.log_flags(runtime, FLAGS)
+  flags_config.log_flags(runtime, FLAGS)
 
   if FLAGS.do_train:
     train_files = training.list_input_files(FLAGS.input_files_dir, "input_files_dir")
     input_fn = training.tfrecord_input_fn(train_files, features, FLAGS.train_batch_size, True, runtime)
-    optimizer = training.OptimizerConfig(
-        learning_rate=FLAGS.learning_rate, num_train_steps=FLAGS.num_train_steps,
-        num_warmup_steps=FLAGS.num_warmup_steps, optimizer_type=FLAGS.optimizer_type,
-        num_accumulation_steps=FLAGS.num_accumulation_steps,
-        allreduce_post_accumulation=FLAGS.allreduce_post_accumulation,
-        init_loss_scale=FLAGS.init_loss_scale)
+    optimizer = flags_config.optimizer_config_from_flags(FLAGS, FLAGS.num_train_steps, FLAGS.num_warmup_steps)
     result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
     runtime.logger.log((), result)
 
   if FLAGS.do_eval and runtime.is_chief:
     eval_files = training.list_input_files(FLAGS.eval_files_dir, "eval_files_dir")
     input_fn = training.tfrecord_input_fn(eval_files, features, FLAGS.eval_batch_size, False, runtime)
-    checkpoint = (training.latest_checkpoint(FLAGS.output_dir) if FLAGS.do_train
-                  else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))
+    checkpoint = flags_config.checkpoint_to_evaluate(FLAGS)
     result = training.evaluate(model_fn, input_fn, runtime, checkpoint, FLAGS.max_eval_steps)
     runtime.logger.log((), result)
     warning = collapse_warning(result, FLAGS.learning_rate if FLAGS.do_train else None, FLAGS.optimizer_type)
     if warning:
       print("%s (checkpoint %s)" % (warning, checkpoint), file=sys.stderr, flush=True)
-    with tf.io.gfile.GFile(os.path.join(FLAGS.output_dir, "eval_results.txt"), "w") as f:
-      for key in sorted(result):
-        f.write("%s = %s\n" % (key, result[key]))
+    training.write_results(os.path.join(FLAGS.output_dir, "eval_results.txt"), result)
   runtime.logger.close()
 
 
 if __name__ == "__main__":
+  define_flags()
   training.run_main(main)

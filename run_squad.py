@@ -26,7 +26,6 @@ SQuAD 2.0 answers "" when (null score - best span score) > --null_score_diff_thr
 Without --question, questions are read from stdin, one per line; --context_file reads the passage from a file.
 """
 
-import json
 import math
 import os
 import time
@@ -36,6 +35,7 @@ import tensorflow as tf
 
 import modeling
 import tokenization
+from utils import flags_config
 from utils import squad
 from utils import squad_scoring
 from utils import squad_serving
@@ -44,48 +44,55 @@ from utils import training
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("bert_config_file", None, "bert_config.json of the pretrained model.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary of the pretrained model.")
-flags.DEFINE_string("output_dir", None, "Where checkpoints, predictions and logs go; training resumes from it.")
-flags.DEFINE_string("train_file", None, "SQuAD json for training, e.g. train-v1.1.json.")
-flags.DEFINE_string("predict_file", None, "SQuAD json to predict, e.g. dev-v1.1.json (scored if it has answers).")
-flags.DEFINE_string("init_checkpoint", None,
-                    "Checkpoint (prefix or directory) to start training from, or to predict / export / answer with.")
-flags.DEFINE_bool("do_lower_case", True, "Lower-case the input (True for uncased models).")
-flags.DEFINE_integer("max_seq_length", 384, "Tokens per window: [CLS] question [SEP] passage [SEP].")
-flags.DEFINE_integer("doc_stride", 128, "Distance in tokens between the starts of a passage's windows.")
-flags.DEFINE_integer("max_query_length", 64, "Questions are truncated to this many tokens.")
-flags.DEFINE_bool("do_train", False, "Fine-tune on --train_file.")
-flags.DEFINE_bool("do_predict", False, "Predict answers for --predict_file.")
-flags.DEFINE_integer("train_batch_size", 8, "Micro-batch size per worker.")
-flags.DEFINE_integer("predict_batch_size", 8, "Prediction batch size.")
-flags.DEFINE_float("learning_rate", 5e-6, "Peak Adam learning rate (used as given: never scaled by worker count).")
-flags.DEFINE_float("num_train_epochs", 2.0, "Passes over the training windows.")
-flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
-flags.DEFINE_bool("trim_padding", True, "Training: batch windows of similar length together and cut each batch "
-                  "to its longest real window (dynamic padding); off for fixed shapes (e.g. with --use_xla).")
-flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one optimizer update.")
-flags.DEFINE_integer("n_best_size", 20, "Candidate answers kept per question (nbest_predictions.json).")
-flags.DEFINE_integer("max_answer_length", 30, "Longest answer in WordPiece tokens.")
-flags.DEFINE_bool("verbose_logging", False, "Log answers that cannot be mapped back onto the passage.")
-flags.DEFINE_bool("version_2_with_negative", False, "SQuAD 2.0: questions may have no answer.")
-flags.DEFINE_string("null_score_diff_threshold", "0.0",
-                    "SQuAD 2.0 no-answer threshold: a number, 'auto' (best F1 on the labelled predict file) "
-                    "or the eval_results.json of an earlier run (reuses its best_f1_thresh).")
-flags.DEFINE_bool("export_triton", False,
-                  "Export the checkpoint as a Triton model repository entry under <output_dir>/triton_models.")
-flags.DEFINE_string("triton_model_name", "bert", "Triton model name (folder and config name).")
-flags.DEFINE_integer("triton_model_version", 1, "Triton model version (sub-folder).")
-flags.DEFINE_integer("triton_max_batch_size", 8, "max_batch_size in config.pbtxt.")
-flags.DEFINE_float("triton_dyn_batching_delay", 0.0,
-                   "Dynamic batching queue delay in milliseconds (0: batch only what is queued).")
-flags.DEFINE_integer("triton_engine_count", 1, "Model instances Triton runs (instance_group count).")
-flags.DEFINE_bool("triton_model_overwrite", False, "Replace an existing exported model and config.")
-flags.DEFINE_bool("interactive", False, "Answer --question (or stdin questions) about --context and exit.")
-flags.DEFINE_string("context", None, "--interactive: the passage.")
-flags.DEFINE_string("context_file", None, "--interactive: a UTF-8 text file holding the passage.")
-flags.DEFINE_string("question", None, "--interactive: the question (default: one per line from stdin).")
-training.define_run_flags()
+
+def define_flags():
+  """Defines the flags of run_squad.py, the shared ones included (called under __main__)."""
+  flags_config.define_model_flags(384, "Tokens per window: [CLS] question [SEP] passage [SEP].", tokenizer=True)
+  flags.DEFINE_string("train_file", None, "SQuAD json for training, e.g. train-v1.1.json.")
+  flags.DEFINE_string("predict_file", None, "SQuAD json to predict, e.g. dev-v1.1.json (scored if it has answers).")
+  flags.DEFINE_integer("doc_stride", 128, "Distance in tokens between the starts of a passage's windows.")
+  flags.DEFINE_integer("max_query_length", 64, "Questions are truncated to this many tokens.")
+  flags.DEFINE_bool("do_train", False, "Fine-tune on --train_file.")
+  flags.DEFINE_bool("do_predict", False, "Predict answers for --predict_file.")
+  flags.DEFINE_integer("train_batch_size", 8, "Micro-batch size per worker.")
+  flags.DEFINE_integer("predict_batch_size", 8, "Prediction batch size.")
+  flags.DEFINE_float("num_train_epochs", 2.0, "Passes over the training windows.")
+  flags.DEFINE_float("warmup_proportion", 0.1, "Fraction of the updates with linear learning-rate warmup.")
+  flags.DEFINE_bool("trim_padding", True, "Training: batch windows of similar length together and cut each batch "
+                    "to its longest real window (dynamic padding); off for fixed shapes (e.g. with --use_xla).")
+  flags_config.define_optimizer_flags(learning_rate=5e-6, optimizer_type="adam")
+  _define_prediction_flags()
+  _define_serving_flags()
+  flags_config.define_run_flags()
+  flags.adopt_module_key_flags(flags_config)
+
+
+def _define_prediction_flags():
+  """The flags of answer decoding and scoring."""
+  flags.DEFINE_integer("n_best_size", 20, "Candidate answers kept per question (nbest_predictions.json).")
+  flags.DEFINE_integer("max_answer_length", 30, "Longest answer in WordPiece tokens.")
+  flags.DEFINE_bool("verbose_logging", False, "Log answers that cannot be mapped back onto the passage.")
+  flags.DEFINE_bool("version_2_with_negative", False, "SQuAD 2.0: questions may have no answer.")
+  flags.DEFINE_string("null_score_diff_threshold", "0.0",
+                      "SQuAD 2.0 no-answer threshold: a number, 'auto' (best F1 on the labelled predict file) "
+                      "or the eval_results.json of an earlier run (reuses its best_f1_thresh).")
+
+
+def _define_serving_flags():
+  """The flags of --export_triton and --interactive."""
+  flags.DEFINE_bool("export_triton", False,
+                    "Export the checkpoint as a Triton model repository entry under <output_dir>/triton_models.")
+  flags.DEFINE_string("triton_model_name", "bert", "Triton model name (folder and config name).")
+  flags.DEFINE_integer("triton_model_version", 1, "Triton model version (sub-folder).")
+  flags.DEFINE_integer("triton_max_batch_size", 8, "max_batch_size in config.pbtxt.")
+  flags.DEFINE_float("triton_dyn_batching_delay", 0.0,
+                     "Dynamic batching queue delay in milliseconds (0: batch only what is queued).")
+  flags.DEFINE_integer("triton_engine_count", 1, "Model instances Triton runs (instance_group count).")
+  flags.DEFINE_bool("triton_model_overwrite", False, "Replace an existing exported model and config.")
+  flags.DEFINE_bool("interactive", False, "Answer --question (or stdin questions) about --context and exit.")
+  flags.DEFINE_string("context", None, "--interactive: the passage.")
+  flags.DEFINE_string("context_file", None, "--interactive: a UTF-8 text file holding the passage.")
+  flags.DEFINE_string("question", None, "--interactive: the question (default: one per line from stdin).")
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -159,12 +166,6 @@ def _predict_logits(model_fn, runtime, checkpoint, record, options):
   return results, report
 
 
-def _write_json(obj, path):
-  with open(path + ".tmp", "w") as f:
-    json.dump(obj, f, indent=2)
-  os.replace(path + ".tmp", path)
-
-
 def run_predictions(model_fn, runtime, checkpoint, predict_file, tokenizer, options, output_dir):
   """Predicts `predict_file`, writes the prediction files and, when it is labelled, scores them.
 
@@ -204,25 +205,13 @@ def run_predictions(model_fn, runtime, checkpoint, predict_file, tokenizer, opti
   if metrics is None:
     return report
   metrics.update(report)
-  _write_json(metrics, os.path.join(output_dir, "eval_results.json"))
+  training.write_results(os.path.join(output_dir, "eval_results.json"), metrics)
   return metrics
 
 
 # ------------------------------------------------------------------------------------------------- main
 
-def _require_file(flag):
-  value = getattr(FLAGS, flag)
-  if not value:
-    raise ValueError("--%s is required" % flag)
-  if not tf.io.gfile.exists(value):
-    raise ValueError("--%s=%s: no such file" % (flag, value))
-  return value
-
-
-def _check_window_flags(bert_config):
-  if FLAGS.max_seq_length > bert_config.max_position_embeddings:
-    raise ValueError("--max_seq_length=%d exceeds max_position_embeddings=%d of %s" % (
-        FLAGS.max_seq_length, bert_config.max_position_embeddings, FLAGS.bert_config_file))
+def _check_query_length():
   if FLAGS.max_seq_length <= FLAGS.max_query_length + 3:
     raise ValueError("--max_seq_length=%d must be greater than --max_query_length=%d + 3" % (
         FLAGS.max_seq_length, FLAGS.max_query_length))
@@ -246,7 +235,7 @@ def _interactive(model_fn, tokenizer, options):
   if not FLAGS.init_checkpoint:
     raise ValueError("--interactive needs --init_checkpoint (a SQuAD fine-tuned checkpoint)")
   if FLAGS.context_file:
-    with open(_require_file("context_file"), encoding="utf-8") as f:
+    with open(flags_config.require_file(FLAGS, "context_file"), encoding="utf-8") as f:
       context = f.read()
   elif FLAGS.context is not None:
     context = FLAGS.context
@@ -277,9 +266,7 @@ def _train(model_fn, tokenizer, train_file, runtime):
                                         FLAGS.train_batch_size, True, runtime)
   if FLAGS.trim_padding:
     input_fn = training.trimmed_input_fn(input_fn, FLAGS.train_batch_size, True)
-  optimizer = training.OptimizerConfig(
-      learning_rate=FLAGS.learning_rate, num_train_steps=num_train_steps, num_warmup_steps=num_warmup_steps,
-      optimizer_type="adam", num_accumulation_steps=FLAGS.num_accumulation_steps)
+  optimizer = flags_config.optimizer_config_from_flags(FLAGS, num_train_steps, num_warmup_steps)
   result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
   runtime.logger.log((), result)
 
@@ -301,29 +288,28 @@ def main(_):
   tf1.disable_eager_execution()
   if not (FLAGS.do_train or FLAGS.do_predict or FLAGS.export_triton or FLAGS.interactive):
     raise ValueError("nothing to do: pass --do_train, --do_predict, --export_triton or --interactive")
-  bert_config = modeling.BertConfig.from_json_file(_require_file("bert_config_file"))
-  tokenizer = tokenization.FullTokenizer(_require_file("vocab_file"), do_lower_case=FLAGS.do_lower_case)
+  flags_config.require_file(FLAGS, "bert_config_file")
+  bert_config = flags_config.bert_config_from_flags(FLAGS)
+  tokenizer = tokenization.FullTokenizer(flags_config.require_file(FLAGS, "vocab_file"),
+                                         do_lower_case=FLAGS.do_lower_case)
   tokenization.validate_case_matches_checkpoint(FLAGS.do_lower_case, FLAGS.init_checkpoint)
-  _check_window_flags(bert_config)
+  _check_query_length()
   options = _predict_options()
   model_fn = model_fn_builder(bert_config)
   if FLAGS.interactive:
     _interactive(model_fn, tokenizer, options)
     return
 
-  if not FLAGS.output_dir:
-    raise ValueError("--output_dir is required")
-  train_file = _require_file("train_file") if FLAGS.do_train else None
-  predict_file = _require_file("predict_file") if FLAGS.do_predict else None
-  run_config = training.run_config_from_flags(FLAGS)
-  runtime = training.init_runtime(run_config)
+  flags_config.require_flags(FLAGS, ["output_dir"])
+  train_file = flags_config.require_file(FLAGS, "train_file") if FLAGS.do_train else None
+  predict_file = flags_config.require_file(FLAGS, "predict_file") if FLAGS.do_predict else None
+  runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
   os.makedirs(FLAGS.output_dir, exist_ok=True)
-  training.log_flags(runtime, FLAGS)
+  flags_config.log_flags(runtime, FLAGS)
   if FLAGS.do_train:
     _train(model_fn, tokenizer, train_file, runtime)
   if runtime.is_chief and (FLAGS.export_triton or FLAGS.do_predict):
-    checkpoint = (training.latest_checkpoint(FLAGS.output_dir) if FLAGS.do_train
-                  else FLAGS.init_checkpoint or training.latest_checkpoint(FLAGS.output_dir))
+    checkpoint = flags_config.checkpoint_to_evaluate(FLAGS)
     if FLAGS.export_triton:
       _export_triton(model_fn, checkpoint, runtime)
     if FLAGS.do_predict:
@@ -338,4 +324,5 @@ def main(_):
 
 
 if __name__ == "__main__":
+  define_flags()
   training.run_main(main)

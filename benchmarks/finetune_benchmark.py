@@ -31,13 +31,20 @@ import tensorflow as tf
 from common import REPO, load_average, session_config, write_json_lines
 import modeling
 import optimization
-import run_squad   # its flags (--bert_config_file, --vocab_file, --init_checkpoint) are used here
+import run_squad
 import tokenization
 from utils import squad
 from utils import training
 
 tf1 = tf.compat.v1
 
+flags.DEFINE_string("bert_config_file", os.path.join(REPO, "scripts", "configs", "bert_base_config.json"),
+                    "bert_config.json of the model to time.")
+flags.DEFINE_string("vocab_file", os.path.join(REPO, "data", "samples", "vocab", "bert-base-uncased-vocab.txt"),
+                    "WordPiece vocabulary the SQuAD windows are tokenized with (lower-cased).")
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint to time with (default: random weights; the run time "
+                    "does not depend on them).")
+flags.DEFINE_bool("use_xla", False, "Compile with XLA auto-clustering.")
 flags.DEFINE_enum("mode", "inference", ["train", "inference"], "What to time.")
 flags.DEFINE_string("model_name", "bert-base", "Model name printed in the table.")
 flags.DEFINE_list("batch_sizes", ["1", "8"], "Batch sizes to time.")
@@ -52,10 +59,6 @@ flags.DEFINE_float("max_seconds", 60.0, "inference: stop timing a setting after 
                    "batches are timed).")
 flags.DEFINE_string("json_output", None, "Optional file for the results as JSON lines.")
 FLAGS = flags.FLAGS
-# run_squad.py's flags --bert_config_file, --vocab_file, --init_checkpoint (optional here: random weights
-# otherwise) and --use_xla are used; its other flags are not.
-FLAGS.set_default("bert_config_file", os.path.join(REPO, "scripts", "configs", "bert_base_config.json"))
-FLAGS.set_default("vocab_file", os.path.join(REPO, "data", "samples", "vocab", "bert-base-uncased-vocab.txt"))
 
 SQUAD_SAMPLES = os.path.join(REPO, "data", "samples", "squad")
 TRAIN_FILE = os.path.join(SQUAD_SAMPLES, "train-v1.1.3articles.reconstructed.json")

@@ -26,8 +26,11 @@ from utils import training
 
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
-# run_pretraining's flags are reused: --bert_config_file, --init_checkpoint, --max_seq_length,
-# --max_predictions_per_seq, --learning_rate (here the head's Adam rate) and --seed.
+flags.DEFINE_string("bert_config_file", None, "bert_config.json of the encoder.")
+flags.DEFINE_string("init_checkpoint", None, "Checkpoint of the encoder (the random initialisation is probed "
+                    "either way).")
+flags.DEFINE_integer("max_seq_length", 128, "Sequence length of the TFRecords.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")
 flags.DEFINE_string("train_records", None, "TFRecords (comma list or glob) the head is fitted on.")
 flags.DEFINE_string("eval_records", None, "Held-out TFRecords the head is scored on.")
 flags.DEFINE_integer("layer", -1, "Encoder layer whose output is probed (-1: the last, the one BERT's head reads).")
@@ -35,8 +38,8 @@ flags.DEFINE_integer("epochs", 6, "Passes of the head over the training position
 flags.DEFINE_integer("batch_size", 256, "Positions per head update.")
 flags.DEFINE_integer("mask_token_id", 103, "Id of [MASK] in the vocabulary the records were made with (103 in "
                      "Google's BERT vocabularies).")
-FLAGS.set_default("learning_rate", 1e-3)
-FLAGS.set_default("seed", 0)
+flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate of the head.")
+flags.DEFINE_integer("seed", 0, "Graph-level random seed (the random initialisation, the head's init and order).")
 
 
 def encoder_outputs(bert_config, init_checkpoint, file_sets, name_to_features, layer, seed):

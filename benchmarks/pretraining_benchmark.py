@@ -54,7 +54,8 @@ flags.DEFINE_enum("input", "tfrecord", ["tfrecord", "constant"],
                   "tfrecord: the training input pipeline; constant: one batch of the TFRecords held in "
                   "the graph.")
 flags.DEFINE_integer("batch_size", 16, "Sentences per step.")
-# --max_seq_length (128) and --max_predictions_per_seq (20) are run_pretraining.py's flags.
+flags.DEFINE_integer("max_seq_length", 128, "Sequence length of the TFRecords.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")
 flags.DEFINE_integer("intra_op_threads", 2, "intra_op_parallelism_threads of the sessions.")
 flags.DEFINE_integer("inter_op_threads", 2, "inter_op_parallelism_threads of the sessions.")
 flags.DEFINE_integer("warmup_steps", 3, "Untimed steps per session before timing (XLA compiles here).")
@@ -128,6 +129,17 @@ def benchmark_one(bert_config, optimizer_type, input_fn, xla_settings, args):
   return results
 
 
+def parse_pairs(items, flag_name, form):
+  """Splits "name=value" items of a list flag into (name, value) pairs; a ValueError names a bad item."""
+  pairs = []
+  for item in items:
+    name, sep, value = item.partition("=")
+    if not sep:
+      raise ValueError("--%s: expected %s, got %r" % (flag_name, form, item))
+    pairs.append((name, value))
+  return pairs
+
+
 def format_row(r):
   ratio = "%.2fx" % r["vs_reference"] if r["vs_reference"] is not None else "-"
   return "%-10s %-5s %-4s %14.2f %13.3f %11.1f %12.2f %9s %s" % (
@@ -143,13 +155,8 @@ def main(_):
       o for o in FLAGS.optimizers if o not in optimization.OPTIMIZER_TYPES]
   if bad:
     raise ValueError("--xla takes off/on and --optimizers adam/lamb, got %s" % ", ".join(bad))
-  configs = []
-  for item in FLAGS.bert_configs:
-    name, sep, path = item.partition("=")
-    if not sep:
-      raise ValueError("--bert_configs: expected name=path, got %r" % item)
-    configs.append((name, modeling.BertConfig.from_json_file(
-        path if os.path.isabs(path) else os.path.join(REPO, path))))
+  configs = [(name, modeling.BertConfig.from_json_file(path if os.path.isabs(path) else os.path.join(REPO, path)))
+             for name, path in parse_pairs(FLAGS.bert_configs, "bert_configs", "name=path")]
   files = training.list_input_files(FLAGS.input_file, "input_file")
   # With use_xla the Runtime puts --tf_xla_cpu_global_jit in TF_XLA_FLAGS, which must happen before the
   # first session; sessions without XLA do not set global_jit_level, so nothing is clustered there.
@@ -170,12 +177,8 @@ def main(_):
         "(matmuls only; training = 3 x forward)", flush=True)
   header = "%-10s %-5s %-4s %14s %13s %11s %12s %9s %s" % (
       "config", "opt", "xla", "GFLOP/sentence", "sentences/s", "GFLOP/s", "cpu_s/step", "vs ref", "per repeat (sent/s)")
-  reference = {}
-  for item in FLAGS.reference:
-    name, sep, value = item.partition("=")
-    if not sep:
-      raise ValueError("--reference: expected config=sentences/sec, got %r" % item)
-    reference[name] = float(value)
+  reference = {name: float(value)
+               for name, value in parse_pairs(FLAGS.reference, "reference", "config=sentences/sec")}
   rows = []
   for name, config in configs:
     flops = training_flops_per_sentence(config, FLAGS.max_seq_length, FLAGS.max_predictions_per_seq)

@@ -12,17 +12,20 @@ the rest, the same way for every task:
     under temporary names and updates the `checkpoint` file last, so a killed run resumes from the last
     complete checkpoint), automatic resume from `output_dir`, progress (loss, learning rate, loss scale,
     gradient norm) / throughput / ETA logging to stdout, dllogger JSON lines and TensorBoard.
+
+The loop takes configs (`RunConfig`, `OptimizerConfig`), never flags: utils/flags_config.py defines the shared
+flags and turns them into these configs.
 """
 
 import collections
 import dataclasses
 import glob
+import json
 import os
 import struct
 import sys
 
 from absl import app
-from absl import flags
 import numpy as np
 import tensorflow as tf
 
@@ -37,7 +40,7 @@ TRAIN, EVAL, PREDICT = "train", "eval", "predict"
 
 @dataclasses.dataclass
 class RunConfig:
-  """What every run_*.py passes to the loop (from its flags)."""
+  """How the loop runs: output, checkpoints, logging, Horovod, XLA, AMP, seed."""
   output_dir: str
   init_checkpoint: str = None
   save_checkpoints_steps: int = 1000
@@ -504,45 +507,30 @@ def predict(model_fn, input_fn, runtime, checkpoint):
           yield {k: v[i] for k, v in batch.items()}
 
 
+def write_results(path, results):
+  """Writes a dict of results to `path` atomically (a temporary file renamed over it).
+
+  Args:
+    path: the file; a name ending in ".json" gets the dict as indented JSON, any other `key = value` lines
+      sorted by key (Google's eval_results.txt).
+    results: dict name -> value.
+  """
+  if path.endswith(".json"):
+    text = json.dumps(results, indent=2)
+  else:
+    text = "".join("%s = %s\n" % (k, results[k]) for k in sorted(results))
+  tmp = path + ".tmp"
+  with tf.io.gfile.GFile(tmp, "w") as f:
+    f.write(text)
+  tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
 def latest_checkpoint(output_dir):
   """The newest checkpoint in `output_dir`, or a ValueError naming the directory."""
   found = tf.train.latest_checkpoint(output_dir)
   if found is None:
     raise ValueError("no checkpoint in %s to evaluate; train first or pass --init_checkpoint" % output_dir)
   return found
-
-
-def define_run_flags():
-  """Defines the flags of the loop itself, shared by every run_*.py (call at import, next to its own)."""
-  flags.DEFINE_integer("save_checkpoints_steps", 1000, "Checkpoint interval in optimizer updates.")
-  flags.DEFINE_integer("keep_checkpoint_max", 5, "Newest checkpoints kept.")
-  flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
-  flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
-  flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
-  flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
-  flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
-  flags.DEFINE_integer("seed", 12345, "Graph-level random seed (initialization, dropout, shuffling).")
-
-
-def run_config_from_flags(flag_values):
-  """The `RunConfig` given by the flags of `define_run_flags` plus --output_dir and --init_checkpoint."""
-  return RunConfig(
-      output_dir=flag_values.output_dir, init_checkpoint=flag_values.init_checkpoint,
-      save_checkpoints_steps=flag_values.save_checkpoints_steps,
-      keep_checkpoint_max=flag_values.keep_checkpoint_max,
-      display_loss_steps=flag_values.display_loss_steps,
-      dllog_path=flag_values.dllog_path or os.path.join(flag_values.output_dir, "bert_dllog.json"),
-      horovod=flag_values.horovod, amp=flag_values.amp, use_xla=flag_values.use_xla, seed=flag_values.seed)
-
-
-def log_flags(runtime, flag_values):
-  """Logs the flags of the main module and of the loop as dllogger PARAMETER lines."""
-  defined = (flag_values.get_key_flags_for_module(sys.argv[0]) +
-             flag_values.get_key_flags_for_module(__name__))
-  params = {f.name: f.value for f in defined if f.value is not None}
-  runtime.logger.log("PARAMETER", params, verbose_text="%s on %d worker(s): %s" % (
-      os.path.basename(sys.argv[0]), runtime.size,
-      " ".join("--%s=%s" % kv for kv in sorted(params.items()))))
 
 
 def run_main(main):
