@@ -23,8 +23,6 @@ import json
 import math
 import re
 
-import numpy as np
-import six
 import tensorflow as tf
 
 tf1 = tf.compat.v1
@@ -305,7 +303,7 @@ def get_activation(activation_string):
   Raises:
     ValueError: if the name is unknown.
   """
-  if not isinstance(activation_string, six.string_types):
+  if not isinstance(activation_string, str):
     return activation_string
   if not activation_string:
     return None
@@ -649,7 +647,7 @@ def reshape_to_matrix(input_tensor):
 
 def assert_rank(tensor, expected_rank, name=None):
   """Raises ValueError if the tensor rank is not in `expected_rank` (an int or list of ints)."""
-  expected = {expected_rank} if isinstance(expected_rank, six.integer_types) else set(expected_rank)
+  expected = {expected_rank} if isinstance(expected_rank, int) else set(expected_rank)
   actual = tensor.shape.ndims
   if actual not in expected:
     raise ValueError("For the tensor `%s`, the actual rank `%d` (shape = %s) is not equal to the "

@@ -39,7 +39,6 @@ import collections
 import re
 import unicodedata
 
-import six
 
 UNK_TOKEN = "[UNK]"
 DEFAULT_MAX_INPUT_CHARS_PER_WORD = 100
@@ -103,7 +102,7 @@ def convert_to_unicode(text):
   Raises:
     ValueError: if `text` is neither `str` nor `bytes`.
   """
-  if isinstance(text, six.text_type):
+  if isinstance(text, str):
     return text
   if isinstance(text, bytes):
     return text.decode("utf-8", "ignore")

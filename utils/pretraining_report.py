@@ -15,7 +15,6 @@ import os
 import re
 import sys
 
-from absl import app
 from absl import flags
 import numpy as np
 import tensorflow as tf
