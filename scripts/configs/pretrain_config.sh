@@ -28,6 +28,9 @@ dgx1_8gpu_fp32 ()    { echo 8   2   8    7.5e-4  5e-4   fp32  true  8    2000 20
 cpu_2core_fp32 ()    { echo 16  4   16   1e-2    5e-3   fp32  false 1    50   10  500   100  1    2    tiny; }
 cpu_2core_mini_fp32 () { echo 32 16  64   4e-3    2e-3   fp32  false 1    200  40  2000  300  1    1    mini; }
 
+# The interpreter, the Horovod launch prefix and the bert_model architectures: scripts/configs/common.sh.
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
+
 # The 15 arguments of the LAMB launchers and their defaults (NVIDIA's).
 PRETRAIN_LAMB_NAMES=(train_batch_size_phase1 train_batch_size_phase2 eval_batch_size learning_rate_phase1
                      learning_rate_phase2 precision use_xla num_gpus warmup_steps_phase1 warmup_steps_phase2
@@ -93,10 +96,10 @@ pretrain_lamb_args ()
 }
 
 # Prints the bert_config.json for a bert_model argument: $BERT_CONFIG when set, else the architecture
-# shipped in scripts/configs (large and base as in Google's checkpoints). Needs ROOT.
+# shipped in scripts/configs (bert_model_config: large and base as in Google's checkpoints).
 pretrain_bert_config ()
 {
-  local config="${BERT_CONFIG:-$ROOT/scripts/configs/bert_$1_config.json}"
+  local config="${BERT_CONFIG:-$(bert_model_config "$1")}"
   if [ ! -f "$config" ]; then
     echo "Error! bert config $config missing (bert_model=$1, BERT_CONFIG=${BERT_CONFIG:-unset})" >&2
     return 1
@@ -146,35 +149,15 @@ pretrain_final_checkpoint ()
   printf '%s\n' "${found[@]%.index}" | sort -V | tail -n 1
 )
 
-# Sets PY (the Python interpreter: $PYTHON, default the repository's .venv), LAUNCH (the command prefix
-# starting $1 workers) and HOROVOD_FLAG. One worker runs Python directly; more run through
-# `horovodrun -np N -H $HOROVOD_HOSTS` (default localhost:N; it uses MPI when Horovod was built with it and
-# mpirun exists, else Gloo), or through `mpirun -np N` with LAUNCHER=mpirun. Needs ROOT.
+# Sets PY (bert_python: $PYTHON, default the repository's .venv), LAUNCH (horovod_prefix: the command prefix
+# starting $1 workers; empty for one, else horovodrun, or mpirun with LAUNCHER=mpirun; HOROVOD_HOSTS) and
+# HOROVOD_FLAG (--horovod for more than one worker, else --nohorovod).
 pretrain_launcher ()
 {
-  local n="$1"
-  PY="${PYTHON:-$ROOT/.venv/bin/python}"
-  if ! command -v "$PY" >/dev/null; then
-    echo "Error! python $PY not found: run scripts/setup.sh or set PYTHON" >&2
-    return 1
-  fi
-  LAUNCH=()
+  PY="$(bert_python)" || return 1
+  horovod_prefix LAUNCH "$1" "$PY" || return 1
   # shellcheck disable=SC2034  # read by the launchers
-  HOROVOD_FLAG=--nohorovod
-  [ "$n" -gt 1 ] || return 0
-  # shellcheck disable=SC2034
-  HOROVOD_FLAG=--horovod
-  case "${LAUNCHER:-horovodrun}" in
-    horovodrun)
-      local hvdrun
-      hvdrun="$(dirname "$(command -v "$PY")")/horovodrun"
-      [ -x "$hvdrun" ] || hvdrun="$(command -v horovodrun)" || {
-        echo "Error! horovodrun not found next to $PY nor on PATH (scripts/setup.sh builds Horovod)" >&2
-        return 1; }
-      LAUNCH=("$hvdrun" -np "$n" -H "${HOROVOD_HOSTS:-localhost:$n}") ;;
-    mpirun) LAUNCH=(mpirun --allow-run-as-root -np "$n" --bind-to none --map-by slot -x PATH) ;;
-    *) echo "Error! LAUNCHER=$LAUNCHER: expected horovodrun or mpirun" >&2; return 1 ;;
-  esac
+  if [ "$1" -gt 1 ]; then HOROVOD_FLAG=--horovod; else HOROVOD_FLAG=--nohorovod; fi
 }
 
 # Sets PRECISION_FLAGS, run_pretraining.py's flags for the precision and use_xla arguments. fp16 and
