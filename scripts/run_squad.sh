@@ -6,7 +6,8 @@
 #
 # Defaults: 32 1e-4 fp32 false 1 384 128 minilm 1.1 <bert_model's bert_model.ckpt> 2.0
 #   precision   fp16 (--amp) | fp32 | tf32
-#   num_gpu     > 1 launches that many Horovod workers with horovodrun
+#   use_xla     true | false (true also sets --notrim_padding: XLA needs fixed shapes)
+#   num_gpu     > 1 launches that many Horovod workers with horovodrun (LAUNCHER=mpirun: mpirun)
 #   bert_model  large | base | minilm | a model directory (see scripts/configs/squad_config.sh)
 # Presets: bash scripts/run_squad.sh $(source scripts/configs/squad_config.sh && cpu_minilm_fp32) 1.1
 #
@@ -15,10 +16,11 @@
 # SQuAD 2.0 uses --null_score_diff_threshold=$NULL_THRESHOLD (default "auto": the threshold with the best F1
 # on the dev file, reported with EM/F1; pass a number or an eval_results.json to fix it).
 # Results go to $RESULTS_DIR (default results)/tf_bert_finetuning_squad_<model>_<precision>_gbs<N>_<date>.
+# PYTHON (default .venv/bin/python), LAUNCHER and HOROVOD_HOSTS as in scripts/configs/common.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="${PYTHON:-$ROOT/.venv/bin/python}"
-source "$ROOT/scripts/configs/squad_config.sh"
+source "$ROOT/scripts/configs/squad_config.sh"   # with common.sh: bert_python, horovod_prefix
+PY="$(bert_python)"
 
 batch_size=${1:-"32"}
 learning_rate=${2:-"1e-4"}
@@ -29,7 +31,7 @@ seq_length=${6:-"384"}
 doc_stride=${7:-"128"}
 bert_model=${8:-"minilm"}
 squad_version=${9:-"1.1"}
-BERT_DIR="$(squad_bert_dir "$bert_model")"
+BERT_DIR="$(squad_bert_dir "$bert_model" "$PY")"
 init_checkpoint=${10:-"$BERT_DIR/bert_model.ckpt"}
 epochs=${11:-"2.0"}
 extra=("${@:12}")
@@ -39,12 +41,9 @@ TRAIN_FILE="${TRAIN_FILE:-$default_train}"
 PREDICT_FILE="${PREDICT_FILE:-$default_predict}"
 squad_run_flags "$squad_version" "$precision" "$use_xla"
 
-launcher=()
+horovod_prefix launcher "$num_gpu" "$PY"
 horovod_flag=--nohorovod
-if [ "$num_gpu" -gt 1 ]; then
-  launcher=("$ROOT/.venv/bin/horovodrun" -np "$num_gpu" -H "localhost:$num_gpu")
-  horovod_flag=--horovod
-fi
+if [ "$num_gpu" -gt 1 ]; then horovod_flag=--horovod; fi
 
 GBS=$((batch_size * num_gpu))
 printf -v TAG "tf_bert_finetuning_squad_%s_%s_gbs%d" "$(basename "$bert_model")" "$precision" "$GBS"

@@ -11,10 +11,11 @@
 # --null_score_diff_threshold=$NULL_THRESHOLD (default "auto"; e.g. NULL_THRESHOLD=<dir>/eval_results.json
 # reuses a threshold tuned earlier). Extra flags, e.g. --export_triton, are passed on.
 # Predictions go to $RESULTS_DIR (default results)/tf_bert_finetuning_squad_<model>_inf_<precision>_gbs<N>_<date>.
+# PYTHON: the interpreter (default .venv/bin/python).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="${PYTHON:-$ROOT/.venv/bin/python}"
-source "$ROOT/scripts/configs/squad_config.sh"
+source "$ROOT/scripts/configs/squad_config.sh"   # with common.sh: bert_python
+PY="$(bert_python)"
 
 init_checkpoint=${1:-"$ROOT/results/model.ckpt"}
 batch_size=${2:-"8"}
@@ -25,7 +26,7 @@ doc_stride=${6:-"128"}
 bert_model=${7:-"minilm"}
 squad_version=${8:-"1.1"}
 extra=("${@:9}")
-BERT_DIR="$(squad_bert_dir "$bert_model")"
+BERT_DIR="$(squad_bert_dir "$bert_model" "$PY")"
 
 read -r _ default_predict <<< "$(squad_files "$squad_version")"
 PREDICT_FILE="${PREDICT_FILE:-$default_predict}"

