@@ -51,6 +51,7 @@ LOGFILE="$OUT/$TAG.$DATESTAMP.log"
 echo "GLUE data: $data_dir  model: $BERT_DIR  results and log: $OUT"
 
 horovod_prefix launcher "$num_gpu" "$PY"
+# shellcheck disable=SC2154  # launcher: set by horovod_prefix
 "${launcher[@]}" "$PY" "$ROOT/run_classifier.py" \
   --task_name="$task_name" --do_train --do_eval --data_dir="$data_dir" \
   --vocab_file="$BERT_DIR/vocab.txt" --bert_config_file="$BERT_DIR/bert_config.json" \

@@ -55,6 +55,7 @@ echo "SQuAD v$squad_version: train $TRAIN_FILE, predict $PREDICT_FILE; model $BE
 echo "Saving checkpoints to $RESULTS_DIR; log $LOGFILE"
 
 cd "$ROOT"
+# shellcheck disable=SC2154  # launcher: set by horovod_prefix
 "${launcher[@]}" "$PY" run_squad.py \
   --vocab_file="$BERT_DIR/vocab.txt" \
   --bert_config_file="$BERT_DIR/bert_config.json" \

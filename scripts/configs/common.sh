@@ -26,10 +26,11 @@ bert_python ()
 # Sets the array named ARRAY to the command prefix that starts WORKERS processes of interpreter PYTHON:
 # empty for one worker (Python runs directly); for more, `horovodrun -np N -H $HOROVOD_HOSTS` (default
 # localhost:N), the horovodrun beside PYTHON (its virtualenv's) or else the one on PATH (it uses MPI when
-# Horovod was built with it and mpirun exists, else Gloo), or with LAUNCHER=mpirun `mpirun -np N` with the
-# options a single-node Open MPI run as root needs. The script run this way still needs --horovod.
+# Horovod was built with it and mpirun exists, else Gloo), or with LAUNCHER=mpirun
+# `mpirun --allow-run-as-root -np N --bind-to none --map-by slot -x PATH`. The script still needs --horovod.
 #   horovod_prefix ARRAY WORKERS PYTHON      e.g.  horovod_prefix LAUNCH "$num_gpus" "$PY"
 #                                                  "${LAUNCH[@]}" "$PY" run_squad.py ...
+# shellcheck disable=SC2034  # horovod_prefix_out is a reference to the caller's array
 horovod_prefix ()
 {
   local -n horovod_prefix_out="$1"

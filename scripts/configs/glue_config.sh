@@ -20,6 +20,7 @@ mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large 3.0 0.1; }
 
 # The interpreter (bert_python), the Horovod launch prefix (horovod_prefix) and the bert_model names
 # (bert_model_dir): scripts/configs/common.sh.
+# shellcheck source=SCRIPTDIR/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 # Sets (and exports) BERT_DIR for a bert_model name unless it is set: minilm, base or large as bert_model_dir

@@ -29,6 +29,7 @@ cpu_2core_fp32 ()    { echo 16  4   16   1e-2    5e-3   fp32  false 1    50   10
 cpu_2core_mini_fp32 () { echo 32 16  64   4e-3    2e-3   fp32  false 1    200  40  2000  300  1    1    mini; }
 
 # The interpreter, the Horovod launch prefix and the bert_model architectures: scripts/configs/common.sh.
+# shellcheck source=SCRIPTDIR/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 # The 15 arguments of the LAMB launchers and their defaults (NVIDIA's).

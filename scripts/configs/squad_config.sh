@@ -23,6 +23,7 @@ dgx1_8gpu_fp16 ()         { echo 4     5e-6  fp16      true  8   384 128        
 dgx1_8gpu_fp32 ()         { echo 2     5e-6  fp32      true  8   384 128        large; }
 
 # The interpreter, the Horovod launch prefix and the bert_model names: scripts/configs/common.sh.
+# shellcheck source=SCRIPTDIR/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 # Sets SQUAD_FLAGS, the run_squad.py flags for a SQuAD version (1.1 | 2.0), precision (fp16 means --amp) and
