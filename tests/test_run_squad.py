@@ -1,7 +1,7 @@
 """run_squad.py end to end on real data: a short fine-tune of the converted MiniLM, prediction files, scores,
 the SQuAD 2.0 threshold, the Triton export, the interactive path and bad input.
 
-run_squad.py is run as a command (as users run it); its modules define absl flags, so it is not imported here.
+run_squad.py is run as a command, as users run it.
 """
 import json
 import os
