@@ -219,8 +219,9 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
   """Returns an input function giving batches of the features in `input_files`.
 
   Training (and `repeat=True`): files are sharded by Horovod rank when there are enough of them (records
-  otherwise), shuffled, interleaved, repeated, and batched with drop_remainder so every step has the same
-  shape. Evaluation/prediction: files are read in order, once, the last batch kept.
+  otherwise), shuffled, interleaved in a fixed order (so that one --seed gives one result), repeated, and
+  batched with drop_remainder so every step has the same shape. Evaluation/prediction: files are read in
+  order, once, the last batch kept. Every file's first record is checked against `name_to_features` first.
   """
   repeat = is_training if repeat is None else repeat
   for path in input_files:
@@ -235,7 +236,7 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
         if repeat:
           d = d.repeat()
         d = d.interleave(tf.data.TFRecordDataset, cycle_length=min(cycle_length, len(input_files)),
-                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+                         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
       else:
         d = tf.data.TFRecordDataset(input_files).shard(runtime.size, runtime.rank)
         if repeat:
