@@ -18,6 +18,7 @@ flags and turns them into these configs.
 """
 
 import collections
+import contextlib
 import dataclasses
 import glob
 import json
@@ -156,25 +157,52 @@ def check_tfrecord_features(path, name_to_features):
   Raises:
     ValueError: naming the file and the feature that does not match.
   """
-  record = _first_record(path)
+  _check_example(path, _first_record(path), name_to_features)
+
+
+def _check_example(where, record, name_to_features):
+  """Checks one serialized record against `name_to_features`; a ValueError starting with `where` (the file,
+  or the file and record) names the feature that does not match."""
   try:
     example = tf.train.Example.FromString(record)
   except Exception as e:  # noqa: BLE001 -- protobuf raises DecodeError
-    raise ValueError("%s is not a TFRecord file of tf.train.Example: %s" % (path, e)) from None
+    raise ValueError("%s: not a tf.train.Example (%s)" % (where, e)) from None
   features = example.features.feature
   for name, spec in name_to_features.items():
     if name not in features:
-      raise ValueError("%s: records have no feature '%s' (they have: %s)" %
-                       (path, name, ", ".join(sorted(features))))
+      raise ValueError("%s: no feature '%s' (the record has: %s)" %
+                       (where, name, ", ".join(sorted(features))))
     kind = features[name].WhichOneof("kind")
     values = getattr(features[name], kind).value if kind else []
     want = "int64_list" if spec.dtype in (tf.int64, tf.int32) else "float_list"
     if kind != want:
-      raise ValueError("%s: feature '%s' is %s, expected %s" % (path, name, kind, want))
+      raise ValueError("%s: feature '%s' is %s, expected %s" % (where, name, kind, want))
     length = int(np.prod(spec.shape)) if spec.shape else 1
     if len(values) != length:
       raise ValueError("%s: feature '%s' has %d values, expected %d (was the data made with another "
-                       "--max_seq_length / --max_predictions_per_seq?)" % (path, name, len(values), length))
+                       "--max_seq_length / --max_predictions_per_seq?)" % (where, name, len(values), length))
+
+
+def find_bad_record(input_files, name_to_features):
+  """Reads every record of `input_files` in order and checks it as `check_tfrecord_features` checks the
+  first: after the input pipeline failed mid-run, this finds the file and record at fault.
+
+  Returns:
+    A message naming the file and the record that cannot be read or does not match, or None.
+  """
+  # The undecorated function: the deprecation wrapper would log a multi-line warning.
+  read_records = getattr(tf1.io.tf_record_iterator, "__wrapped__", tf1.io.tf_record_iterator)
+  for path in input_files:
+    count = 0
+    try:
+      for record in read_records(path):
+        _check_example("%s: record %d" % (path, count), record, name_to_features)
+        count += 1
+    except tf.errors.OpError as e:
+      return "%s is truncated or corrupt: record %d cannot be read (%s)" % (path, count, e.message)
+    except ValueError as e:
+      return str(e)
+  return None
 
 
 def _masked_crc32c(data):
@@ -214,9 +242,26 @@ def decode_record(record, name_to_features):
   return {k: tf.cast(v, tf.int32) if v.dtype == tf.int64 else v for k, v in example.items()}
 
 
+class TFRecordInput(object):
+  """An input function over TFRecord files: calling it builds the tf.data.Dataset. It knows its files and
+  features, so that the loop can name the file and record behind an error the pipeline raises mid-run."""
+
+  def __init__(self, files, name_to_features, make_dataset):
+    self.files = files
+    self.name_to_features = name_to_features
+    self._make_dataset = make_dataset
+
+  def __call__(self):
+    return self._make_dataset()
+
+  def map_dataset(self, transform):
+    """The same input with `transform` (a function dataset -> dataset) applied to the dataset."""
+    return TFRecordInput(self.files, self.name_to_features, lambda: transform(self._make_dataset()))
+
+
 def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, runtime,
                       shuffle_buffer=1000, cycle_length=4, repeat=None):
-  """Returns an input function giving batches of the features in `input_files`.
+  """Returns an input function (a `TFRecordInput`) giving batches of the features in `input_files`.
 
   Training (and `repeat=True`): files are sharded by Horovod rank when there are enough of them (records
   otherwise), shuffled, interleaved in a fixed order (so that one --seed gives one result), repeated, and
@@ -250,7 +295,7 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
     d = d.batch(batch_size, drop_remainder=is_training)
     return d.prefetch(tf.data.AUTOTUNE)
 
-  return input_fn
+  return TFRecordInput(input_files, name_to_features, input_fn)
 
 
 SEQUENCE_FEATURES = ("input_ids", "input_mask", "segment_ids")
@@ -278,11 +323,11 @@ def trimmed_input_fn(input_fn, batch_size, is_training):
   In training, examples of similar length are batched together first, so little padding is left. Every
   position-valued label (a SQuAD answer span, a masked-LM position) must lie inside the real tokens.
   """
-  def fn():
-    dataset = bucket_by_length(input_fn(), batch_size) if is_training else input_fn()
+  def trim(dataset):
+    dataset = bucket_by_length(dataset, batch_size) if is_training else dataset
     return dataset.map(trim_batch_padding, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
-  return fn
+  return input_fn.map_dataset(trim)
 
 
 # ------------------------------------------------------------------------------------- checkpoints
@@ -340,6 +385,24 @@ def init_from_checkpoint(checkpoint, variables, runtime, required_prefix="bert/"
 
 # ---------------------------------------------------------------------------------------- the loops
 
+@contextlib.contextmanager
+def input_errors_named(input_fn, runtime):
+  """Turns a read or parse error of the input pipeline (TF names its IteratorGetNext node) into a ValueError
+  naming the file and record at fault, found by reading the files of a `TFRecordInput` again. Other errors,
+  and pipeline errors whose record the second reading does not find, pass unchanged."""
+  try:
+    yield
+  except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+    if not isinstance(input_fn, TFRecordInput) or "IteratorGetNext" not in e.message:
+      raise
+    runtime.log_text("the input pipeline failed; reading its %d file(s) again to find the record at fault" %
+                     len(input_fn.files))
+    found = find_bad_record(input_fn.files, input_fn.name_to_features)
+    if found is None:
+      raise
+    raise ValueError(found) from None
+
+
 def _build(model_fn, input_fn, mode, runtime):
   tf1.set_random_seed(runtime.config.seed)
   features = tf1.data.make_one_shot_iterator(input_fn()).get_next()
@@ -383,7 +446,8 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
         summary_writer=tf1.summary.FileWriterCache.get(config.output_dir) if runtime.is_chief else None,
         checkpoint_every=config.save_checkpoints_steps)
     all_hooks = _stop_hooks(spec.loss, runtime, optimizer_config.num_train_steps) + [progress] + list(hooks)
-    final = _run_training_session(optimizer.train_op, spec.loss, runtime, all_hooks)
+    with input_errors_named(input_fn, runtime):
+      final = _run_training_session(optimizer.train_op, spec.loss, runtime, all_hooks)
   final["global_step"] = (progress.last_step if progress.last_step is not None
                           else optimizer_config.num_train_steps)
   final.update(progress.summary())
@@ -480,7 +544,7 @@ def evaluate(model_fn, input_fn, runtime, checkpoint, max_steps=None):
     updates = [v[1] for v in spec.eval_metrics.values()]
     sess, checkpoint = _restore_session(runtime, checkpoint)
     batches = 0
-    with sess:
+    with sess, input_errors_named(input_fn, runtime):
       while max_steps is None or batches < max_steps:
         try:
           sess.run(updates)
@@ -497,7 +561,7 @@ def predict(model_fn, input_fn, runtime, checkpoint):
   with tf.Graph().as_default():
     _, spec = _build(model_fn, input_fn, PREDICT, runtime)
     sess, _ = _restore_session(runtime, checkpoint)
-    with sess:
+    with sess, input_errors_named(input_fn, runtime):
       while True:
         try:
           batch = sess.run(spec.predictions)
