@@ -158,7 +158,6 @@ def main(_):
   processor = glue.get_processor(FLAGS.task_name)
   task_name = FLAGS.task_name.lower()
   tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
-  os.makedirs(FLAGS.output_dir, exist_ok=True)
   runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
   model_fn = model_fn_builder(bert_config, processor.num_labels(), processor.is_regression)
   flags_config.log_flags(runtime, FLAGS)

@@ -304,7 +304,6 @@ def main(_):
   train_file = flags_config.require_file(FLAGS, "train_file") if FLAGS.do_train else None
   predict_file = flags_config.require_file(FLAGS, "predict_file") if FLAGS.do_predict else None
   runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
-  os.makedirs(FLAGS.output_dir, exist_ok=True)
   flags_config.log_flags(runtime, FLAGS)
   if FLAGS.do_train:
     _train(model_fn, tokenizer, train_file, runtime)

@@ -9,9 +9,9 @@ which makes the shared flags key flags of the script, so that `--help` lists the
 
 Groups: `define_run_flags` (the loop: output, checkpoints, logging, Horovod, XLA, AMP, seed),
 `define_model_flags` (config, checkpoint, sequence length, vocabulary) and `define_optimizer_flags`.
-Conversions, each taking the parsed flag values: `run_config_from_flags`, `bert_config_from_flags` (with the
---max_seq_length check), `optimizer_config_from_flags`, `checkpoint_to_evaluate`; checks: `require_flags`,
-`require_file`.
+Conversions, each taking the parsed flag values: `run_config_from_flags` (which creates --output_dir),
+`bert_config_from_flags` (with the --max_seq_length check), `optimizer_config_from_flags`,
+`checkpoint_to_evaluate`; checks: `require_flags`, `require_file`, `require_output_dir`.
 """
 
 import os
@@ -50,6 +50,10 @@ def define_model_flags(max_seq_length, max_seq_length_help, tokenizer=False):
   flags.DEFINE_string("init_checkpoint", None, "Checkpoint (prefix or directory) to start training from (none: "
                       "random initialisation); without --do_train, the checkpoint to use (default: the newest "
                       "in --output_dir).")
+  flags.DEFINE_bool("init_checkpoint_partial", False, "Start from the variables of --init_checkpoint that match "
+                    "the model even when --bert_config_file describes another encoder (other layers, sizes or "
+                    "vocabulary); the log lists what starts fresh and what goes unused. Without it, such a "
+                    "mismatch is an error.")
   flags.DEFINE_integer("max_seq_length", max_seq_length, max_seq_length_help)
   if tokenizer:
     flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary (vocab.txt) of the pretrained model.")
@@ -75,9 +79,11 @@ def define_optimizer_flags(learning_rate, optimizer_type):
 
 
 def run_config_from_flags(flag_values):
-  """The `training.RunConfig` given by the flags of `define_run_flags` and --init_checkpoint."""
+  """The `training.RunConfig` given by the flags of `define_run_flags`, --init_checkpoint and
+  --init_checkpoint_partial; creates --output_dir (`require_output_dir`)."""
   return training.RunConfig(
-      output_dir=flag_values.output_dir, init_checkpoint=flag_values.init_checkpoint,
+      output_dir=require_output_dir(flag_values), init_checkpoint=flag_values.init_checkpoint,
+      init_checkpoint_partial=flag_values.init_checkpoint_partial,
       save_checkpoints_steps=flag_values.save_checkpoints_steps,
       keep_checkpoint_max=flag_values.keep_checkpoint_max,
       display_loss_steps=flag_values.display_loss_steps,
@@ -139,6 +145,19 @@ def require_file(flag_values, name):
   if not tf.io.gfile.exists(value):
     raise ValueError("--%s=%s: no such file" % (name, value))
   return value
+
+
+def require_output_dir(flag_values):
+  """Returns --output_dir, created when missing; a ValueError names the flag when it is not set, names a file
+  or cannot be created."""
+  path = require_flags(flag_values, ["output_dir"])[0]
+  if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
+    raise ValueError("--output_dir=%s is a file, not a directory" % path)
+  try:
+    tf.io.gfile.makedirs(path)
+  except tf.errors.OpError as e:
+    raise ValueError("--output_dir=%s: cannot create the directory (%s)" % (path, e.message)) from None
+  return path
 
 
 def log_flags(runtime, flag_values):

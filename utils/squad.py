@@ -255,6 +255,8 @@ def _read_question(qa, paragraph, input_file, is_training, version_2_with_negati
     raise ValueError("%s: duplicate question id." % where)
   seen_ids.add(qas_id)
   question_text = _field(qa, "question", str, where)
+  if not question_text.strip():
+    raise ValueError("%s: empty question text." % where)
   answers = _field(qa, "answers", list, where)
   if not paragraph.doc_tokens:
     raise ValueError("%s: empty context." % where)

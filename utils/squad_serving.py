@@ -187,6 +187,8 @@ def run_interactive(model_fn, tokenizer, checkpoint, context, question, session_
   """
   if not context.strip():
     raise ValueError("--context (or --context_file) is empty")
+  if question is not None and not question.strip():
+    raise ValueError("--question is empty")
   model = ServingModel(model_fn, options.max_seq_length, checkpoint, session_config)
 
   def show(q):

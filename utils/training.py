@@ -44,6 +44,7 @@ class RunConfig:
   """How the loop runs: output, checkpoints, logging, Horovod, XLA, AMP, seed."""
   output_dir: str
   init_checkpoint: str = None
+  init_checkpoint_partial: bool = False
   save_checkpoints_steps: int = 1000
   keep_checkpoint_max: int = 5
   display_loss_steps: int = 10
@@ -348,38 +349,91 @@ def resolve_checkpoint(path):
   return path
 
 
-def init_from_checkpoint(checkpoint, variables, runtime, required_prefix="bert/"):
+ENCODER_SCOPE = "bert/"   # the variables a config must describe exactly in the checkpoint it starts from
+
+
+def read_checkpoint_shapes(checkpoint):
+  """{variable name: shape as a list} of a checkpoint prefix; a ValueError names an index it cannot read."""
+  try:
+    return {name: list(shape) for name, shape in tf.train.list_variables(checkpoint)}
+  except tf.errors.OpError as e:
+    raise ValueError("%s.index is not a readable checkpoint index (%s)" % (checkpoint, e.message)) from None
+
+
+def match_checkpoint(shapes, variables, scope=ENCODER_SCOPE):
+  """Matches the model's `variables` with a checkpoint's by name.
+
+  Args:
+    shapes: {name: shape} of the checkpoint (`read_checkpoint_shapes`).
+    variables: the model's variables.
+    scope: the encoder's scope, which must be the same in both.
+
+  Returns:
+    (assignment, problems): assignment maps each name present in both with one shape to its variable;
+    problems is a list of texts naming the `scope` variables of the model missing from the checkpoint, the
+    `scope` variables of the checkpoint the model lacks (training state nested under a variable's name, such
+    as the optimizer slot "<variable>/adam_m", aside) and the variables whose shapes differ.
+  """
+  by_name = collections.OrderedDict((v.op.name, v) for v in variables)
+  assignment = collections.OrderedDict(
+      (name, var) for name, var in by_name.items() if shapes.get(name) == var.shape.as_list())
+  missing = [n for n in by_name if n.startswith(scope) and n not in shapes]
+  unexpected = [n for n in sorted(shapes) if n.startswith(scope) and n not in by_name and not _nested(n, shapes)]
+  mismatched = ["%s has shape %s in the checkpoint but %s in the model" % (n, shapes[n], v.shape.as_list())
+                for n, v in by_name.items() if n in shapes and n not in assignment]
+  problems = []
+  if missing:
+    problems.append("%d model variable(s) missing from the checkpoint: %s" % (len(missing), _some(missing)))
+  if unexpected:
+    problems.append("%d checkpoint variable(s) not in the model: %s" % (len(unexpected), _some(unexpected)))
+  if mismatched:
+    problems.append("%d shape mismatch(es): %s" % (len(mismatched), _some(mismatched)))
+  return assignment, problems
+
+
+def _nested(name, names):
+  """Whether `name` lies under another of `names`, as an optimizer slot "<variable>/adam_m" does."""
+  parts = name.split("/")
+  return any("/".join(parts[:i]) in names for i in range(1, len(parts)))
+
+
+def _some(names, limit=4):
+  """The first `limit` of `names`, and how many more there are."""
+  return ", ".join(names[:limit]) + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
+
+
+def init_from_checkpoint(checkpoint, variables, runtime, partial=False):
   """Initializes `variables` from `checkpoint` by name (call before the session is created).
 
-  Variables missing from the checkpoint keep their initializers (task heads, optimizer slots); a name
-  present with another shape means the config disagrees with the checkpoint and is an error, as is a
-  checkpoint that provides none of the variables under `required_prefix`.
+  The encoder must match (`match_checkpoint`): every variable under bert/ of the model is in the checkpoint
+  and the other way round, and every variable in both has one shape. Variables outside bert/ may be in one of
+  them only: a task head starts fresh; the masked-LM / next-sentence heads, optimizer slots and step of a
+  pretraining checkpoint go unused. Anything else means the config does not describe the checkpoint: a
+  ValueError names the differences, unless `partial`, which loads what matches and logs the rest.
 
   Returns:
     The list of variable names initialized from the checkpoint.
   """
   checkpoint = resolve_checkpoint(checkpoint)
-  shapes = dict(tf.train.list_variables(checkpoint))
-  assignment = collections.OrderedDict()
-  for var in variables:
-    name = var.op.name
-    if name not in shapes:
-      continue
-    if list(shapes[name]) != var.shape.as_list():
-      raise ValueError("--init_checkpoint=%s: variable %s has shape %s in the checkpoint but %s in the "
-                       "model; does --bert_config_file match the checkpoint?" %
-                       (checkpoint, name, shapes[name], var.shape.as_list()))
-    assignment[name] = var
-  wanted = [v.op.name for v in variables if v.op.name.startswith(required_prefix)]
-  if wanted and not any(n.startswith(required_prefix) for n in assignment):
-    raise ValueError("--init_checkpoint=%s provides none of the model's %s variables (e.g. %s)" %
-                     (checkpoint, required_prefix, wanted[0]))
+  shapes = read_checkpoint_shapes(checkpoint)
+  assignment, problems = match_checkpoint(shapes, variables)
+  if problems and not partial:
+    raise ValueError("--init_checkpoint=%s does not match the model of --bert_config_file: %s "
+                     "(--init_checkpoint_partial starts from the variables that match)" % (
+                         checkpoint, "; ".join(problems)))
+  if not any(n.startswith(ENCODER_SCOPE) for n in assignment):
+    raise ValueError("--init_checkpoint=%s provides none of the model's %s variables" % (checkpoint, ENCODER_SCOPE))
   if runtime.is_chief:
     tf1.train.init_from_checkpoint(checkpoint, assignment)
-  missing = [v.op.name for v in variables if v.op.name not in assignment]
-  runtime.log_text("init_checkpoint %s: %d variables loaded, %d initialized fresh%s" % (
-      checkpoint, len(assignment), len(missing),
-      (" (" + ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "") + ")") if missing else ""))
+  fresh = [v.op.name for v in variables if v.op.name not in assignment]
+  if partial:
+    unused = [n for n in sorted(shapes) if n not in assignment and not _nested(n, shapes)]
+    runtime.log_text("init_checkpoint %s, partial start: %d variables loaded; %d initialized fresh: %s; %d "
+                     "checkpoint variables unused: %s" % (checkpoint, len(assignment), len(fresh),
+                                                          ", ".join(fresh), len(unused), ", ".join(unused)))
+  else:
+    runtime.log_text("init_checkpoint %s: %d variables loaded, %d initialized fresh%s" % (
+        checkpoint, len(assignment), len(fresh), (" (%s)" % _some(fresh, 6)) if fresh else ""))
   return list(assignment)
 
 
@@ -459,7 +513,7 @@ def _init_or_resume(runtime):
   config = runtime.config
   resume = tf.train.latest_checkpoint(config.output_dir)
   if config.init_checkpoint and not resume:
-    init_from_checkpoint(config.init_checkpoint, tf1.global_variables(), runtime)
+    init_from_checkpoint(config.init_checkpoint, tf1.global_variables(), runtime, config.init_checkpoint_partial)
   if resume:
     runtime.log_text("resuming from %s" % resume)
 
@@ -518,11 +572,14 @@ class _NanLossHook(tf1.train.SessionRunHook):
 
 
 def _restore_session(runtime, checkpoint):
-  """A session with global variables from `checkpoint` (those it holds) and initialized locals."""
+  """A session with global variables from `checkpoint` (those it holds) and initialized locals; the encoder
+  must match (`match_checkpoint`)."""
   checkpoint = resolve_checkpoint(checkpoint)
-  available = dict(tf.train.list_variables(checkpoint))
-  restore = {v.op.name: v for v in tf1.global_variables() if v.op.name in available}
-  missing = [v.op.name for v in tf1.global_variables() if v.op.name not in available]
+  restore, problems = match_checkpoint(read_checkpoint_shapes(checkpoint), tf1.global_variables())
+  if problems:
+    raise ValueError("checkpoint %s does not match the model of --bert_config_file: %s" % (
+        checkpoint, "; ".join(problems)))
+  missing = [v.op.name for v in tf1.global_variables() if v.op.name not in restore]
   if missing:
     runtime.log_text("checkpoint %s lacks %d variables, left at their initializers: %s" % (
         checkpoint, len(missing), ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")))
