@@ -33,6 +33,10 @@ Differences from Google's script, all to keep memory bounded and the run fast:
   * Outputs are written to temporary files and renamed when complete.
   * TFRecords are written without TensorFlow (imported only for remote gs:// etc. paths), so a run needs
     little memory and no TensorFlow start-up.
+  * Characters that are not text (bytes that are not UTF-8, control characters) are counted per input file:
+    a warning names the file and the count, and more than MAX_NOT_TEXT_SHARE (1%) of its characters is an
+    error. Errors (a missing file, an output that cannot be written, a bad flag) print one line
+    "create_pretraining_data.py: error: ..." and exit with status 2.
 """
 import bisect
 import collections
@@ -40,7 +44,9 @@ import glob
 import operator
 import os
 import random
+import re
 import struct
+import sys
 import time
 
 from absl import app, flags, logging
@@ -54,6 +60,14 @@ FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions"
                  "masked_lm_weights", "next_sentence_labels")
 _NUM_LOGGED_EXAMPLES = 5
 _LOG_EVERY = 10000
+# An input file where more than this share of the characters are not text (bytes that are not UTF-8, read as
+# U+FFFD, and control characters) is refused. Clean UTF-8 text has none; a few stray Latin-1 bytes or control
+# characters in a large file stay far below 1% (and are warned about); a file in another encoding has every
+# accented letter replaced (about 1-3% of the characters of German or French text), binary data most of its
+# bytes.
+MAX_NOT_TEXT_SHARE = 0.01
+# C0 and C1 control characters other than the whitespace \t \n \v \f \r.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 # One training example before padding. input_ids is [CLS] A [SEP] B [SEP] after masking; segment A
 # spans positions 0 .. num_a + 1; masked_lm_ids are the original ids at masked_lm_positions.
@@ -121,12 +135,14 @@ def _tokenize_to_ids_function(tokenizer):
   return lambda text: tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text))
 
 
-def read_documents(input_file, tokenizer):
+def read_documents(input_file, tokenizer, counts=None):
   """Reads one text file into documents of token ids.
 
   Args:
     input_file: one sentence per line, blank lines between documents.
     tokenizer: a tokenization.FullTokenizer (its tokenize_to_ids is used when present).
+    counts: an optional collections.Counter, given the file's "characters", "replaced" (bytes that are not
+      UTF-8) and "control" (control characters other than whitespace), for `check_text_share`.
 
   Returns:
     A list of documents, each a pair (ids, offsets): ids is the flat list of the document's token ids,
@@ -138,6 +154,9 @@ def read_documents(input_file, tokenizer):
   ids, offsets = [], [0]
   with _open_text(input_file) as reader:
     for line in reader:
+      if counts is not None:
+        counts.update(characters=len(line), replaced=line.count("\ufffd"),
+                      control=len(_CONTROL_CHARACTERS.findall(line)))
       if not line.strip():
         if len(offsets) > 1:
           documents.append((ids, offsets))
@@ -150,6 +169,26 @@ def read_documents(input_file, tokenizer):
   if len(offsets) > 1:
     documents.append((ids, offsets))
   return documents
+
+
+def check_text_share(input_file, counts, max_share=MAX_NOT_TEXT_SHARE):
+  """Warns about characters that are not text in `input_file` (the tokenizer drops them, so "café" in
+  Latin-1 becomes "caf"); a ValueError when they are more than `max_share` of its characters.
+
+  Args:
+    input_file: the file, for messages.
+    counts: its counts from `read_documents`.
+    max_share: the largest share of such characters accepted.
+  """
+  bad = counts["replaced"] + counts["control"]
+  if not bad:
+    return
+  text = "%s: %d of %d characters are not text (not UTF-8: %d, control characters: %d)" % (
+      input_file, bad, counts["characters"], counts["replaced"], counts["control"])
+  if bad > max_share * counts["characters"]:
+    raise ValueError("%s: more than %g%%; is it binary, or not UTF-8 (convert it with iconv)?" % (
+        text, 100 * max_share))
+  logging.warning("%s; the tokenizer drops them", text)
 
 
 def create_training_instances(input_files, tokenizer, max_seq_length, dupe_factor, short_seq_prob,
@@ -175,8 +214,8 @@ def create_training_instances(input_files, tokenizer, max_seq_length, dupe_facto
     A generator of TrainingInstance tuples.
 
   Raises:
-    ValueError: for an argument out of range (at once), or if no input file has any text (while
-      iterating).
+    ValueError: for an argument out of range (at once); while iterating, if no input file has any text or one
+      has too many characters that are not text (`check_text_share`).
   """
   _check_args(max_seq_length, dupe_factor, short_seq_prob, masked_lm_prob, max_predictions_per_seq)
   return _generate_instances(input_files, tokenizer, max_seq_length, dupe_factor, short_seq_prob,
@@ -188,8 +227,9 @@ def _generate_instances(input_files, tokenizer, max_seq_length, dupe_factor, sho
   vocab = MaskingVocab.from_tokenizer(tokenizer)
   corpora = []  # one list of documents per input file with text
   for input_file in input_files:
-    start = time.time()
-    documents = read_documents(input_file, tokenizer)
+    start, counts = time.time(), collections.Counter()
+    documents = read_documents(input_file, tokenizer, counts)
+    check_text_share(input_file, counts)
     if not documents:
       logging.warning("No text in %s", input_file)
       continue
@@ -536,6 +576,58 @@ def _log_instance(instance, tokenizer):
                instance.is_random_next)
 
 
+def _open_outputs(output_files):
+  """Opens a TFRecordWriter on a temporary name beside each output, creating its directory.
+
+  Returns:
+    (the temporary paths, their writers).
+
+  Raises:
+    ValueError: naming an output that cannot be written (a directory, under a file, or refused).
+  """
+  tmp_files, writers = [], []
+  for path in output_files:
+    directory, name = os.path.split(path)
+    try:
+      if "://" in directory:
+        _gfile().makedirs(directory)
+      else:
+        _check_local_output(path)
+        os.makedirs(directory or ".", exist_ok=True)
+      tmp_files.append(os.path.join(directory, ".%s.tmp-%d" % (name, os.getpid())))
+      writers.append(TFRecordWriter(tmp_files[-1]))
+    except OSError as e:
+      _discard(writers, tmp_files)
+      raise ValueError("--output_file %s cannot be written: %s" % (path, e.strerror or e)) from None
+    except ValueError:
+      _discard(writers, tmp_files)
+      raise
+  return tmp_files, writers
+
+
+def _check_local_output(path):
+  """A ValueError when the local output `path` is a directory or lies under a file."""
+  if os.path.isdir(path):
+    raise ValueError("--output_file %s is a directory" % path)
+  parent = os.path.dirname(path)
+  while parent and not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if parent and not os.path.isdir(parent):
+    raise ValueError("--output_file %s: %s is a file, not a directory" % (path, parent))
+
+
+def _discard(writers, tmp_files):
+  """Closes `writers` without writing their buffered records and removes the temporary files."""
+  for writer in writers:
+    writer.abort()
+  for tmp in tmp_files:
+    if "://" in tmp:
+      if _gfile().exists(tmp):
+        _gfile().remove(tmp)
+    elif os.path.exists(tmp):
+      os.remove(tmp)
+
+
 def write_instances_to_example_files(instances, tokenizer, max_seq_length, max_predictions_per_seq,
                                      output_files, rng, shuffle_buffer_size=20000):
   """Shuffles instances through a buffer and writes them round-robin to TFRecord files.
@@ -556,15 +648,7 @@ def write_instances_to_example_files(instances, tokenizer, max_seq_length, max_p
     The number of examples written.
   """
   encoder = ExampleEncoder(max_seq_length, max_predictions_per_seq, len(tokenizer.inv_vocab))
-  tmp_files = []
-  for path in output_files:
-    directory, name = os.path.split(path)
-    if "://" in directory:
-      _gfile().makedirs(directory)
-    elif directory:
-      os.makedirs(directory, exist_ok=True)
-    tmp_files.append(os.path.join(directory, ".%s.tmp-%d" % (name, os.getpid())))
-  writers = [TFRecordWriter(path) for path in tmp_files]
+  tmp_files, writers = _open_outputs(output_files)
   count, start = 0, time.time()
 
   def write(record):
@@ -597,13 +681,7 @@ def write_instances_to_example_files(instances, tokenizer, max_seq_length, max_p
       else:
         os.replace(tmp, path)
   except BaseException:
-    for writer, tmp in zip(writers, tmp_files):
-      writer.abort()
-      if "://" in tmp:
-        if _gfile().exists(tmp):
-          _gfile().remove(tmp)
-      elif os.path.exists(tmp):
-        os.remove(tmp)
+    _discard(writers, tmp_files)
     raise
   logging.info("Wrote %d total instances to %s (%.0f instances/s)", count, ",".join(output_files),
                count / max(time.time() - start, 1e-9))
@@ -634,6 +712,9 @@ def define_flags():
 
 def main(_):
   logging.set_verbosity(logging.INFO)
+  for name in ("input_file", "output_file", "vocab_file"):
+    if not FLAGS[name].value:
+      raise ValueError("--%s is required" % name)
   tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
   input_files = expand_input_files(FLAGS.input_file)
   output_files = [path.strip() for path in FLAGS.output_file.split(",") if path.strip()]
@@ -650,7 +731,16 @@ def main(_):
                                    output_files, rng, FLAGS.shuffle_buffer_size)
 
 
+def main_with_one_line_errors(argv):
+  """`main`, with a ValueError (a bad flag, file or text, named in its message) or an OSError (naming its file)
+  printed as one line and exit status 2 instead of a traceback, as the run_*.py scripts do."""
+  try:
+    main(argv)
+  except (ValueError, OSError) as e:
+    print("%s: error: %s" % (os.path.basename(sys.argv[0]), e), file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 if __name__ == "__main__":
   define_flags()
-  flags.mark_flags_as_required(["input_file", "output_file", "vocab_file"])
-  app.run(main)
+  app.run(main_with_one_line_errors)
