@@ -176,11 +176,11 @@ def create_tfrecord_files_action(dataset, dirs, output_dir, n_training_shards, n
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError("unexpected arguments: %s" % " ".join(argv[1:]))
+    raise app.UsageError("unexpected arguments: %s" % " ".join(argv[1:]), exitcode=2)
   if not FLAGS.action or not FLAGS.dataset:
-    raise app.UsageError("--action and --dataset are required")
+    raise app.UsageError("--action and --dataset are required", exitcode=2)
   if not FLAGS.working_dir:
-    raise app.UsageError("set BERT_PREP_WORKING_DIR or pass --working_dir")
+    raise app.UsageError("set BERT_PREP_WORKING_DIR or pass --working_dir", exitcode=2)
   dirs = directory_structure(FLAGS.working_dir)
   print("Working directory: %s\nAction: %s\nDataset: %s" % (FLAGS.working_dir, FLAGS.action, FLAGS.dataset))
   try:
@@ -203,7 +203,8 @@ def main(argv):
       create_tfrecord_files_action(FLAGS.dataset, dirs, output_dir, FLAGS.n_training_shards,
                                    FLAGS.n_test_shards, options, FLAGS.n_processes)
   except (ValueError, RuntimeError, subprocess.CalledProcessError) as e:
-    sys.exit("bertPrep.py --action %s --dataset %s: error: %s" % (FLAGS.action, FLAGS.dataset, e))
+    print("bertPrep.py --action %s --dataset %s: error: %s" % (FLAGS.action, FLAGS.dataset, e), file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

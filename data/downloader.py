@@ -114,8 +114,8 @@ def download(url, dest, sha256=None, md5=None, size=None, retries=5, backoff=1.0
     `dest`.
 
   Raises:
-    DownloadError: the transfer failed `retries + 1` times (a `.part` file is left for a
-      later resume) or the server answered with a client error such as 404.
+    DownloadError: the transfer failed `retries + 1` times (a `.part` file holding what was received
+      is left for a later resume) or the server answered with a client error such as 404.
     ValueError: the complete file has the wrong size or checksum (the `.part` is deleted).
   """
   if os.path.exists(dest):
@@ -160,8 +160,19 @@ def download(url, dest, sha256=None, md5=None, size=None, retries=5, backoff=1.0
     os.replace(part, dest)
     print("  done: %s (%d bytes)" % (dest, received))
     return dest
-  raise DownloadError("%s: download failed after %d attempts (last error: %s); the partial file %s "
-                      "is kept and the next run resumes it" % (url, retries + 1, last_error, part))
+  raise DownloadError("%s: download failed after %d attempts (last error: %s); %s" % (
+      url, retries + 1, last_error, _partial_file_note(part)))
+
+
+def _partial_file_note(part):
+  """What is left of a failed download: a `.part` with data to resume from, or nothing (an empty one is
+  removed)."""
+  size = os.path.getsize(part) if os.path.exists(part) else 0
+  if size:
+    return "the partial file %s (%d bytes) is kept and the next run resumes it" % (part, size)
+  if os.path.exists(part):
+    os.remove(part)
+  return "no data was received, so no partial file is kept"
 
 
 def decompress_bz2(src, dest):

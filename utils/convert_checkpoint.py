@@ -136,6 +136,18 @@ def tf_to_hf_name(tf_name, prefix):
 
 # ----------------------------------------------------------------------------------------- configs
 
+def _read_json(path):
+  """The JSON object in `path`; a ValueError names the file when it is not valid JSON or not an object."""
+  with open(path, encoding="utf-8") as f:
+    try:
+      value = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      raise ValueError("%s is not valid JSON: %s" % (path, e)) from None
+  if not isinstance(value, dict):
+    raise ValueError("%s: expected a JSON object, got %s" % (path, type(value).__name__))
+  return value
+
+
 def hf_config_to_bert_config(hf_config, source):
   """Builds a `modeling.BertConfig` from a Hugging Face config dict; errors name `source`."""
   if hf_config.get("model_type", "bert") != "bert":
@@ -283,8 +295,7 @@ def hf_to_tf(input_dir, output_dir):
   """
   config_path = _require(os.path.join(input_dir, "config.json"), "Hugging Face config")
   vocab_path = _require(os.path.join(input_dir, "vocab.txt"), "vocabulary")
-  with open(config_path) as f:
-    config = hf_config_to_bert_config(json.load(f), config_path)
+  config = hf_config_to_bert_config(_read_json(config_path), config_path)
   hf_tensors = read_hf_weights(input_dir)
 
   word_key = next((k for k in hf_tensors if k.endswith("embeddings.word_embeddings.weight")), None)
