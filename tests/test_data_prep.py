@@ -259,20 +259,6 @@ def test_wikicorpus_download_decompresses_the_dump(tmp_path):
   assert sorted(os.listdir(tmp_path / "wikicorpus_en")) == ["wikicorpus_en.xml", "wikicorpus_en.xml.bz2"]
 
 
-def test_bertprep_cli_download_fails_cleanly(tmp_path):
-  """`bertPrep.py --action download` through the env override: a clear one-line error, no final file."""
-  with _Server({"/sq/train-v1.1.json": _read(SQUAD_DEV)}) as server:
-    env = dict(os.environ, BERT_PREP_WORKING_DIR=str(tmp_path), BERT_PREP_URL_SQUAD=server.url + "/sq")
-    result = subprocess.run([sys.executable, BERT_PREP, "--action", "download", "--dataset", "squad"],
-                            env=env, capture_output=True, text=True, timeout=120)
-  assert result.returncode != 0
-  assert "md5 checksum mismatch" in result.stderr and "Traceback" not in result.stderr
-  assert not glob.glob(str(tmp_path / "download" / "squad" / "*" / "*"))
-  books = subprocess.run([sys.executable, BERT_PREP, "--action", "download", "--dataset", "bookscorpus"],
-                         env=env, capture_output=True, text=True, timeout=120)
-  assert books.returncode != 0 and "BookCorpus has no public download" in books.stderr
-
-
 def test_format_mrpc_rebuilds_glue_files_from_raw(tmp_path):
   """The raw MSR files rebuilt from the shipped GLUE MRPC split back into identical TSVs."""
   mrpc = os.path.join(SAMPLES, "glue", "MRPC")
