@@ -5,8 +5,10 @@ the rest, the same way for every task:
 
   * Horovod, XLA and AMP set-up in one place (`init_runtime`);
   * TFRecord input sharded by Horovod rank, with repeat / shuffle / interleave for training (`tfrecord_input_fn`),
-    and a check that the files hold the features the task expects, naming the file when they don't;
-  * weights from `init_checkpoint` by variable name on rank 0, then broadcast to every rank;
+    and a check that the files hold the features the task expects, naming the file when they don't (up front
+    for every file's first record; for a later record when the pipeline fails, by reading the files again);
+  * weights from `init_checkpoint` by variable name on rank 0, then broadcast to every rank; the encoder
+    (`bert/`) of the checkpoint and the model must match unless a partial start is asked for;
   * `optimization.create_optimizer` (LAMB or Adam, accumulation, loss scaling) on the task's loss;
   * MonitoredTrainingSession with checkpoints every `save_checkpoints_steps` (TF writes the data and index
     under temporary names and updates the `checkpoint` file last, so a killed run resumes from the last
