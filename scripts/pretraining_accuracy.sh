@@ -5,7 +5,9 @@
 #      WikiText-2 articles (one file); held out: one whole book (Chesterton, The Man Who Was Thursday) and every
 #      4th article (15 articles). The King James Bible is left out: 40% of the text, one document, in a register
 #      unlike both held-out sets. A random "next" segment comes from the same file (create_pretraining_data.py),
-#      so next-sentence prediction is learned from topic and coherence, not from telling authors apart;
+#      so next-sentence prediction is learned from topic and coherence, not from telling authors apart. The
+#      articles are the only text whose random segments change topic, and they are short (13% of the records
+#      when read once): they are read WIKI_WEIGHT times (default 4; 37% of the records);
 #   2. create_pretraining_data.py: TFRecords of 128 tokens (20 masked) for phase 1 and 256 (40) for phase 2, in
 #      NVIDIA's folder layout under OUT_DIR/data, and the held-out records at both lengths;
 #   3. scripts/run_pretraining_lamb.sh with the preset $PRESET (BERT-Mini: 4 layers, hidden 256, pretrained without
@@ -25,8 +27,8 @@
 # cpu_2core_mini_fp32), BERT_CONFIG (the model; default the no-dropout BERT-Mini), TRAIN_STEPS (overrides the
 # preset's train_steps; the warmups shrink in proportion), SAVE_STEPS (save_checkpoints_steps), NUM_WORKERS
 # (Horovod workers; the per-worker batches change so that the global batch stays the preset's), PHASES ("1 2",
-# the default, or "1": phase 1 only, e.g. to compare worker counts), DUPE_FACTOR (default 5), PYTHON (set: no
-# set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
+# the default, or "1": phase 1 only, e.g. to compare worker counts), DUPE_FACTOR (default 5), WIKI_WEIGHT
+# (default 4: the articles' file is listed that many times), PYTHON (set: no set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_accuracy.sh OUT_DIR}"
@@ -39,7 +41,8 @@ CORPUS="${BERT_SHARED_DATA:-/work/shared/data}/pretrain_corpus"
 VOCAB="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt"
 NLTK_DATA_DIR="$ROOT/data/samples/nltk_data"
 HELDOUT_BOOK=chesterton-thursday.txt LEFT_OUT_BOOK=bible-kjv.txt
-DUPE="${DUPE_FACTOR:-5}"
+DUPE="${DUPE_FACTOR:-5}" WIKI_WEIGHT="${WIKI_WEIGHT:-4}"
+[[ "$WIKI_WEIGHT" =~ ^[1-9][0-9]*$ ]] || { echo "error: WIKI_WEIGHT=$WIKI_WEIGHT is not a positive count" >&2; exit 2; }
 t0=$(date +%s)
 say() { echo "[pretraining_accuracy $(date +%H:%M:%S)] $*"; }
 
@@ -97,10 +100,12 @@ make_records () {  # seq pred dupe output_files input_files: prints the instance
     --output_file="$4" --input_file="$5" > "$log" 2>&1 \
     || { echo "error: create_pretraining_data.py failed on $5, see $log" >&2; tail -3 "$log" >&2; exit 1; }
   local count; count="$(sed -n 's/.*Wrote \([0-9]*\) total instances.*/\1/p' "$log")"
-  echo "  $count instances of $1 tokens from $(awk -F, '{print NF}' <<< "$5") text file(s) in $(dirname "${5%%,*}")"
+  echo "  $count instances of $1 tokens from $(tr , '\n' <<< "$5" | sort -u | wc -l) text file(s) in $(dirname "${5%%,*}")"
 }
 export DATA_DIR="$OUT/data" DATASET=pretrain_corpus TFRECORD_SHARDS=shard_4_test_split_heldout
-train_text="$(ls "$TEXT_DIR"/train/*.txt | paste -sd, -)"
+train_files=("$TEXT_DIR"/train/*.txt)
+[ -f "$TEXT_DIR/train/wiki.txt" ] && for _ in $(seq 2 "$WIKI_WEIGHT"); do train_files+=("$TEXT_DIR/train/wiki.txt"); done
+train_text="$(IFS=,; echo "${train_files[*]}")"
 say "2/5 create_pretraining_data.py (dupe factor $DUPE) -> $DATA_DIR"
 for len in "$SEQ1 $PRED1" "$SEQ2 $PRED2"; do
   read -r seq pred <<< "$len"

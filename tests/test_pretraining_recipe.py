@@ -180,14 +180,14 @@ def _recipe(tmp_path, **env):
 
 
 def test_recipe_script_runs_both_phases_and_reports_every_checkpoint(tmp_path):
-  """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 9 + 2 updates."""
+  """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 9 + 1 updates."""
   config = write_tiny_config(str(tmp_path / "tiny.json"), dropout=0.0, max_position_embeddings=256)
   out, lines, results = _recipe(tmp_path, BERT_CONFIG=config, TRAIN_STEPS="10", SAVE_STEPS="5", DUPE_FACTOR="1")
   evals = [(r["phase"], r["step"], r["global_step"], r["seq_len"]) for r in results["evals"]]
-  # Phase 1: 9 updates, checkpoints at 5 and 9; phase 2: 10 * 32 / (10 * 16) = 2 updates, at 128 and 256 tokens.
-  assert evals == [(1, 5, 5, 128), (1, 9, 9, 128), (2, 2, 11, 128), (2, 2, 11, 256)]
+  # Phase 1: 9 updates, checkpoints at 5 and 9; phase 2: 10 * 16 / (10 * 16) = 1 update, at 128 and 256 tokens.
+  assert evals == [(1, 5, 5, 128), (1, 9, 9, 128), (2, 1, 10, 128), (2, 1, 10, 256)]
   assert set(results["baseline"]) == {"book"} and 0 < results["baseline"]["book"] < 0.2
-  assert lines[-2] == "final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_2", "model.ckpt-2")
+  assert lines[-2] == "final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_2", "model.ckpt-1")
   assert lines[-1] == "bert_config: %s" % (tmp_path / "tiny.json")
   for name in ("results.md", "curve.png"):
     assert os.path.getsize(os.path.join(out, name)) > 0
@@ -209,9 +209,10 @@ def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_p
 
 @pytest.mark.parametrize("env, message", [
     (dict(PRESET="nope"), "error: PRESET=nope is not a preset of scripts/configs/pretrain_config.sh"),
-    (dict(NUM_WORKERS="3"), "error: NUM_WORKERS=3 does not divide the preset's global batch 32"),
+    (dict(NUM_WORKERS="3"), "error: NUM_WORKERS=3 does not divide the preset's global batch 16"),
     (dict(TRAIN_STEPS="ten"), "error: TRAIN_STEPS=ten is not a step count"),
     (dict(PHASES="2"), 'error: PHASES=2: expected "1 2" or 1'),
+    (dict(WIKI_WEIGHT="0"), "error: WIKI_WEIGHT=0 is not a positive count"),
 ])
 def test_recipe_script_rejects_bad_settings_in_one_line(tmp_path, env, message):
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), str(tmp_path / "out")],
