@@ -140,7 +140,7 @@ def amp_settings(amp, has_gpu):
   On a GPU: float16 compute through TensorFlow's auto-mixed-precision graph rewrite, with dynamic loss scaling.
   On a CPU with bfloat16 units (`cpu.bf16_flags`): bfloat16 compute in the model (`modeling.BertModel`
   compute_type), variables, optimizer state, layer norms, softmax and losses in float32, and no loss scaling:
-  bfloat16 has float32's 8-bit exponent, so a gradient that float32 holds does not underflow in it. On other
+  bfloat16 has float32's 8-bit exponent, so small gradients do not underflow as they do in float16. On other
   CPUs: float32 (TensorFlow's float16 CPU rewrite, auto_mixed_precision_cpu, crashes and is never used).
 
   Args:
