@@ -176,8 +176,9 @@ class BertModel(object):
       use_one_hot_embeddings: (optional) bool. Look up word embeddings by one-hot matmul instead of
         gather (faster on TPUs, slower on CPUs and GPUs).
       scope: (optional) variable scope. Defaults to "bert".
-      compute_type: tf.float32 or tf.float16. Variables are always float32; with float16 they are cast
-        on read and the model computes in float16, keeping layer norms and the softmax in float32.
+      compute_type: tf.float32, tf.float16 or tf.bfloat16. Variables are always float32; with float16 or
+        bfloat16 they are cast on read and the model computes in that type, keeping layer norms, the
+        attention softmax and its dropout in float32.
 
     Raises:
       ValueError: if the config is invalid or an input tensor has an invalid shape.
@@ -354,7 +355,7 @@ def dropout(input_tensor, dropout_prob):
 def layer_norm(input_tensor, name=None):
   """Layer normalization over the last axis, variables `<name>/gamma` and `<name>/beta`.
 
-  Statistics are computed in float32 whatever the input type, so float16 inputs are safe.
+  Statistics are computed in float32 whatever the input type, so float16 and bfloat16 inputs are safe.
   """
   with tf1.variable_scope(name, default_name="LayerNorm"):
     width = get_shape_list(input_tensor)[-1]
@@ -539,8 +540,9 @@ def attention_layer(from_tensor, to_tensor, attention_mask=None, num_attention_h
     # for float16 models too.
     adder = (1.0 - tf.cast(attention_mask[:, tf.newaxis], tf.float32)) * -10000.0  # [B, 1, F, T]
     scores += adder
-  probs = tf.cast(tf.nn.softmax(scores), from_tensor.dtype)              # [B, N, F, T]
-  probs = dropout(probs, attention_probs_dropout_prob)
+  # Dropout before the cast: random numbers and masks are cheaper in float32 than in 16-bit types on CPUs.
+  probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)   # [B, N, F, T]
+  probs = tf.cast(probs, from_tensor.dtype)
 
   context = tf.matmul(probs, value)                                       # [B, N, F, H]
   context = tf.transpose(context, [0, 2, 1, 3])                           # [B, F, N, H]

@@ -18,15 +18,19 @@ large --max_seq_length; turn it off for fixed shapes (e.g. --use_xla, which comp
 import os
 import time
 
-from absl import flags
-import numpy as np
-import tensorflow as tf
+# oneDNN on unless the user set TF_ENABLE_ONEDNN_OPTS (TensorFlow reads it when it loads): TensorFlow 2.18 leaves it
+# off on CPUs without AVX-512, and --amp's bfloat16 is slower than float32 without it.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import modeling
-import tokenization
-from utils import flags_config
-from utils import glue
-from utils import training
+from absl import flags  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import modeling  # noqa: E402
+import tokenization  # noqa: E402
+from utils import flags_config  # noqa: E402
+from utils import glue  # noqa: E402
+from utils import training  # noqa: E402
 
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
@@ -53,11 +57,12 @@ def define_flags():
   flags.adopt_module_key_flags(flags_config)
 
 
-def create_model(bert_config, is_training, features, num_labels, is_regression):
+def create_model(bert_config, is_training, features, num_labels, is_regression, compute_type=tf.float32):
   """BERT with a classification (softmax) or regression (one linear output, squared error) head.
 
   The head reads the pooled [CLS] output (dropout 0.1 in training); its variables are Google's
-  `output_weights` [num_labels, hidden] and `output_bias` [num_labels] at the root scope.
+  `output_weights` [num_labels, hidden] and `output_bias` [num_labels] at the root scope. The encoder computes
+  in `compute_type` (`training.Runtime.compute_type`), the head and the loss in float32.
 
   Returns:
     (loss, per_example_loss, logits [B, num_labels], predictions): predictions are class probabilities
@@ -65,7 +70,7 @@ def create_model(bert_config, is_training, features, num_labels, is_regression):
   """
   model = modeling.BertModel(
       config=bert_config, is_training=is_training, input_ids=features["input_ids"],
-      input_mask=features["input_mask"], token_type_ids=features["segment_ids"])
+      input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type)
   pooled = model.get_pooled_output()                                             # [B, D]
   hidden_size = pooled.shape[-1]
   output_weights = tf1.get_variable(
@@ -87,16 +92,16 @@ def create_model(bert_config, is_training, features, num_labels, is_regression):
   return tf.reduce_mean(per_example_loss), per_example_loss, logits, predictions
 
 
-def model_fn_builder(bert_config, num_labels, is_regression):
+def model_fn_builder(bert_config, num_labels, is_regression, compute_type=tf.float32):
   """Returns the model_fn: the loss for training, and per-example outputs for evaluation and prediction.
 
   Evaluation runs the PREDICT outputs over the dev set and computes the official metrics in numpy
-  (glue.compute_metrics), so the figures are exactly GLUE's.
+  (glue.compute_metrics), so the figures are exactly GLUE's. `compute_type` is the encoder's (see create_model).
   """
 
   def model_fn(features, mode):
     loss, per_example_loss, _, predictions = create_model(
-        bert_config, mode == training.TRAIN, features, num_labels, is_regression)
+        bert_config, mode == training.TRAIN, features, num_labels, is_regression, compute_type)
     if mode == training.TRAIN:
       return training.ModelSpec(loss=loss)
     return training.ModelSpec(loss=loss, predictions={
@@ -159,7 +164,7 @@ def main(_):
   task_name = FLAGS.task_name.lower()
   tokenizer = tokenization.FullTokenizer(vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case)
   runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
-  model_fn = model_fn_builder(bert_config, processor.num_labels(), processor.is_regression)
+  model_fn = model_fn_builder(bert_config, processor.num_labels(), processor.is_regression, runtime.compute_type)
   flags_config.log_flags(runtime, FLAGS)
 
   def make_input_fn(examples, name, batch_size, is_training):

@@ -13,12 +13,16 @@ a new --output_dir; the optimizer slots and the step counter start fresh.
 import os
 import sys
 
-from absl import flags
-import tensorflow as tf
+# oneDNN on unless the user set TF_ENABLE_ONEDNN_OPTS (TensorFlow reads it when it loads): TensorFlow 2.18 leaves it
+# off on CPUs without AVX-512, and --amp's bfloat16 is slower than float32 without it.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import modeling
-from utils import flags_config
-from utils import training
+from absl import flags  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import modeling  # noqa: E402
+from utils import flags_config  # noqa: E402
+from utils import training  # noqa: E402
 
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
@@ -103,13 +107,19 @@ def collapse_warning(result, learning_rate, optimizer_type, threshold=COLLAPSE_S
               100 * share, result["masked_lm_top_prediction_id"], used))
 
 
-def model_fn_builder(bert_config, report_loss):
-  """Returns the pretraining model_fn: BERT with the shared masked-LM and next-sentence heads."""
+def model_fn_builder(bert_config, report_loss, compute_type=tf.float32):
+  """Returns the pretraining model_fn: BERT with the shared masked-LM and next-sentence heads.
+
+  Args:
+    bert_config: `modeling.BertConfig`.
+    report_loss: whether training also logs the masked-LM and next-sentence losses.
+    compute_type: the encoder's compute type (`training.Runtime.compute_type`); logits and losses are float32.
+  """
 
   def model_fn(features, mode):
     model = modeling.BertModel(
         config=bert_config, is_training=(mode == training.TRAIN), input_ids=features["input_ids"],
-        input_mask=features["input_mask"], token_type_ids=features["segment_ids"])
+        input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type)
     mlm_loss, mlm_example_loss, mlm_log_probs = modeling.get_masked_lm_output(
         bert_config, model.get_sequence_output(), model.get_embedding_table(),
         features["masked_lm_positions"], features["masked_lm_ids"], features["masked_lm_weights"])
@@ -148,7 +158,7 @@ def main(_):
   bert_config = flags_config.bert_config_from_flags(FLAGS)
   runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
   features = name_to_features(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq)
-  model_fn = model_fn_builder(bert_config, FLAGS.report_loss)
+  model_fn = model_fn_builder(bert_config, FLAGS.report_loss, runtime.compute_type)
   flags_config.log_flags(runtime, FLAGS)
 
   if FLAGS.do_train:

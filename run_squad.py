@@ -30,16 +30,20 @@ import math
 import os
 import time
 
-from absl import flags
-import tensorflow as tf
+# oneDNN on unless the user set TF_ENABLE_ONEDNN_OPTS (TensorFlow reads it when it loads): TensorFlow 2.18 leaves it
+# off on CPUs without AVX-512, and --amp's bfloat16 is slower than float32 without it.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import modeling
-import tokenization
-from utils import flags_config
-from utils import squad
-from utils import squad_scoring
-from utils import squad_serving
-from utils import training
+from absl import flags  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import modeling  # noqa: E402
+import tokenization  # noqa: E402
+from utils import flags_config  # noqa: E402
+from utils import squad  # noqa: E402
+from utils import squad_scoring  # noqa: E402
+from utils import squad_serving  # noqa: E402
+from utils import training  # noqa: E402
 
 tf1 = tf.compat.v1
 FLAGS = flags.FLAGS
@@ -97,35 +101,38 @@ def _define_serving_flags():
 
 # ------------------------------------------------------------------------------------------------ model
 
-def create_model(bert_config, is_training, input_ids, input_mask, segment_ids):
+def create_model(bert_config, is_training, input_ids, input_mask, segment_ids, compute_type=tf.float32):
   """BERT with the SQuAD span head: one start and one end logit per token.
+
+  The encoder computes in `compute_type` (`training.Runtime.compute_type`), the head in float32: bfloat16's
+  8-bit mantissa would round logits of size 10 by up to 0.03 and tie close answer spans.
 
   Returns:
     (start_logits, end_logits), float32 Tensors of shape [B, S].
   """
   model = modeling.BertModel(config=bert_config, is_training=is_training, input_ids=input_ids,
-                             input_mask=input_mask, token_type_ids=segment_ids)
+                             input_mask=input_mask, token_type_ids=segment_ids, compute_type=compute_type)
   sequence_output = model.get_sequence_output()                               # [B, S, D]
   seq_length, hidden_size = modeling.get_shape_list(sequence_output, expected_rank=3)[1:]
   output_weights = tf1.get_variable(
       "cls/squad/output_weights", [2, hidden_size],
       initializer=modeling.create_initializer(bert_config.initializer_range))
   output_bias = tf1.get_variable("cls/squad/output_bias", [2], initializer=tf1.zeros_initializer())
-  hidden = tf.reshape(sequence_output, [-1, hidden_size])                     # [B*S, D]
-  logits = tf.matmul(hidden, tf.cast(output_weights, hidden.dtype), transpose_b=True)
-  logits = tf.nn.bias_add(logits, tf.cast(output_bias, hidden.dtype))
-  logits = tf.reshape(tf.cast(logits, tf.float32), [-1, seq_length, 2])      # [B, S, 2]
+  hidden = tf.cast(tf.reshape(sequence_output, [-1, hidden_size]), tf.float32)  # [B*S, D]
+  logits = tf.nn.bias_add(tf.matmul(hidden, output_weights, transpose_b=True), output_bias)
+  logits = tf.reshape(logits, [-1, seq_length, 2])                            # [B, S, 2]
   start_logits, end_logits = tf.unstack(logits, axis=2)
   return start_logits, end_logits
 
 
-def model_fn_builder(bert_config):
-  """Returns the SQuAD model_fn: the loss is the mean of the start and end position cross-entropies."""
+def model_fn_builder(bert_config, compute_type=tf.float32):
+  """Returns the SQuAD model_fn: the loss is the mean of the start and end position cross-entropies.
+  `compute_type` is the encoder's (see create_model)."""
 
   def model_fn(features, mode):
     start_logits, end_logits = create_model(
         bert_config, mode == training.TRAIN, features["input_ids"], features["input_mask"],
-        features["segment_ids"])
+        features["segment_ids"], compute_type)
     if mode == training.PREDICT:
       return training.ModelSpec(predictions={
           "unique_ids": tf.identity(features["unique_ids"], name="unique_ids_out"),
@@ -228,7 +235,7 @@ def _predict_options():
       verbose_logging=FLAGS.verbose_logging)
 
 
-def _interactive(model_fn, tokenizer, options):
+def _interactive(model_fn, tokenizer, options, session_config):
   """--interactive: answers --question, or each line of stdin, about --context or --context_file."""
   if FLAGS.version_2_with_negative and options.null_score_diff_threshold is None:
     raise ValueError("--interactive needs a numeric --null_score_diff_threshold (or an eval_results.json)")
@@ -242,7 +249,7 @@ def _interactive(model_fn, tokenizer, options):
   else:
     raise ValueError("--interactive needs --context or --context_file")
   squad_serving.run_interactive(model_fn, tokenizer, FLAGS.init_checkpoint, context, FLAGS.question,
-                                tf1.ConfigProto(allow_soft_placement=True), options)
+                                session_config, options)
 
 
 def _train(model_fn, tokenizer, train_file, runtime):
@@ -295,15 +302,16 @@ def main(_):
   tokenization.validate_case_matches_checkpoint(FLAGS.do_lower_case, FLAGS.init_checkpoint)
   _check_query_length()
   options = _predict_options()
-  model_fn = model_fn_builder(bert_config)
   if FLAGS.interactive:
-    _interactive(model_fn, tokenizer, options)
+    runtime = training.init_runtime(training.RunConfig(output_dir=None, amp=FLAGS.amp))
+    _interactive(model_fn_builder(bert_config, runtime.compute_type), tokenizer, options, runtime.session_config())
     return
 
   flags_config.require_flags(FLAGS, ["output_dir"])
   train_file = flags_config.require_file(FLAGS, "train_file") if FLAGS.do_train else None
   predict_file = flags_config.require_file(FLAGS, "predict_file") if FLAGS.do_predict else None
   runtime = training.init_runtime(flags_config.run_config_from_flags(FLAGS))
+  model_fn = model_fn_builder(bert_config, runtime.compute_type)
   flags_config.log_flags(runtime, FLAGS)
   if FLAGS.do_train:
     _train(model_fn, tokenizer, train_file, runtime)

@@ -9,6 +9,9 @@
 #               minilm: the real MiniLM-L6, converted once (scripts/configs/squad_config.sh).
 # Defaults: batch sizes 1,2,4,8; sequence lengths 128,384; fp32; 2 intra/inter-op threads; 20 timed batches
 # per setting or 60 s, whichever ends first (at least 5). E.g. --batch_sizes=1,8 --seq_lengths=384.
+# --precision=fp32,amp times both, taking turns batch by batch; amp is what --amp runs on this machine (bfloat16
+# on a CPU with bfloat16 units), named in the Precision column; the table's header names the processor and its
+# bf16/AMX flags.
 # TF_ENABLE_ONEDNN_OPTS defaults to 1 (TensorFlow leaves oneDNN off on CPUs without AVX-512, e.g. AMD).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

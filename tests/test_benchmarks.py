@@ -10,6 +10,10 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from utils import cpu
+
+# What --amp computes on this machine (no GPU here): bfloat16 with bfloat16 units, float32 without.
+AMP = "amp-bf16" if cpu.bf16_flags() else "amp-fp32"
 
 
 def _run_script(name, *args):
@@ -25,12 +29,20 @@ def _table_rows(text, first_cell):
           if re.match(r"^\| %s \|" % re.escape(first_cell), line)]
 
 
+def _assert_processor_heads_table(out, header):
+  """The processor and its bf16/AMX flags are printed on the line above the table's header."""
+  lines = out.splitlines()
+  at = [i for i, line in enumerate(lines) if line.startswith(header)]
+  assert at and lines[at[-1] - 1] == "processor: " + cpu.describe(), out[-2000:]
+
+
 def test_finetune_inference_benchmark_prints_latency_percentiles():
   out = _run_script("finetune_inference_benchmark.sh", "tiny", "--batch_sizes=1,2", "--seq_lengths=64",
-                    "--iterations=6")
-  assert "| Model | Sequence Length | Batch Size | Precision | Throughput-Average(sent/sec)" in out
+                    "--iterations=6", "--precision=fp32,amp")
+  _assert_processor_heads_table(out, "| Model | Sequence Length | Batch Size | Precision | Throughput-Average(sent/sec)")
   rows = _table_rows(out, "bert-tiny")
-  assert [(r[1], r[2], r[3]) for r in rows] == [("64", "1", "fp32"), ("64", "2", "fp32")]
+  assert [(r[1], r[2], r[3]) for r in rows] == [("64", "1", "fp32"), ("64", "1", AMP), ("64", "2", "fp32"),
+                                                ("64", "2", AMP)]
   for r in rows:
     throughput, average, p50, p90, p95, p99, p100 = map(float, r[4:11])
     assert throughput > 0 and 0 < p50 <= p90 <= p95 <= p99 <= p100
@@ -41,21 +53,26 @@ def test_finetune_inference_benchmark_prints_latency_percentiles():
 
 def test_finetune_train_benchmark_prints_throughput():
   out = _run_script("finetune_train_benchmark.sh", "tiny", "--batch_sizes=2", "--seq_lengths=64", "--steps=2",
-                    "--warmup_steps=1")
-  assert "| Sequence Length | Batch size | Precision | Throughput (sentences/sec)" in out
+                    "--warmup_steps=1", "--precision=fp32,amp")
+  _assert_processor_heads_table(out, "| Sequence Length | Batch size | Precision | Throughput (sentences/sec)")
   rows = _table_rows(out, "64")
-  assert len(rows) == 1 and rows[0][1] == "2" and float(rows[0][3]) > 0
+  assert [(r[1], r[2]) for r in rows] == [("2", "fp32"), ("2", AMP)]
+  assert all(float(r[3]) > 0 for r in rows)
 
 
 def test_pretraining_benchmark_prints_sentences_and_flops():
   out = _run_script("pretraining_benchmark.sh", "--bert_configs=tiny=scripts/configs/bert_tiny_config.json",
-                    "--optimizers=adam,lamb", "--xla=off", "--steps=2", "--repeats=1", "--warmup_steps=1")
-  rows = [line.split() for line in out.splitlines() if line.startswith("tiny ")]
-  assert [r[1] for r in rows[-2:]] == ["adam", "lamb"]
-  for r in rows[-2:]:
-    gflop_per_sentence, sentences, gflops = float(r[3]), float(r[4]), float(r[5])
-    assert r[7] == "-"   # no reference figure for this config
+                    "--optimizers=adam,lamb", "--xla=off", "--precision=fp32,amp", "--steps=2", "--repeats=1",
+                    "--warmup_steps=1")
+  _assert_processor_heads_table(out, "config     opt   prec")
+  rows = [line.split() for line in out.splitlines() if line.startswith("tiny ")][-4:]
+  assert [(r[1], r[2]) for r in rows] == [("adam", "fp32"), ("adam", AMP), ("lamb", "fp32"), ("lamb", AMP)]
+  for r in rows:
+    gflop_per_sentence, sentences, gflops = float(r[4]), float(r[5]), float(r[6])
+    assert r[8] == "-"   # no reference figure for this config
     assert sentences > 0 and abs(gflops - gflop_per_sentence * sentences) <= 0.01 * gflops + 1e-3
+  for fp32, amp in (rows[:2], rows[2:]):   # amp's speed over fp32's, same optimizer
+    assert fp32[9] == "-" and abs(float(amp[9].rstrip("x")) - float(amp[5]) / float(fp32[5])) <= 0.01
 
 
 def test_mlm_probe_scores_the_checkpoint_and_a_random_init(minilm_tf_dir, tmp_path):

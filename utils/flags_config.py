@@ -32,7 +32,8 @@ def define_run_flags():
   flags.DEFINE_integer("keep_checkpoint_max", 5, "Newest checkpoints kept.")
   flags.DEFINE_integer("display_loss_steps", 10, "Progress interval in optimizer updates.")
   flags.DEFINE_bool("horovod", False, "Train over Horovod workers (launch with horovodrun or mpirun).")
-  flags.DEFINE_bool("amp", False, "Mixed precision: float16 compute on GPU and dynamic loss scaling.")
+  flags.DEFINE_bool("amp", False, "Mixed precision: on a GPU float16 compute with dynamic loss scaling; on a CPU "
+                    "with bfloat16 units (avx512_bf16, amx_bf16) bfloat16 compute; elsewhere float32.")
   flags.DEFINE_bool("use_xla", False, "Compile with XLA.")
   flags.DEFINE_string("dllog_path", None, "dllogger JSON-lines file (default <output_dir>/bert_dllog.json).")
   flags.DEFINE_integer("seed", 12345, "Graph-level random seed (initialization, dropout, shuffling).")

@@ -3,13 +3,14 @@
 A task supplies a `model_fn(features, mode)` returning a `ModelSpec` and an input function; this module does
 the rest, the same way for every task:
 
-  * Horovod, XLA and AMP set-up in one place (`init_runtime`);
+  * Horovod, XLA and AMP set-up in one place (`init_runtime`; `amp_settings` says what --amp means on this
+    machine: float16 on a GPU, bfloat16 on a CPU with bfloat16 units, float32 elsewhere);
   * TFRecord input sharded by Horovod rank, with repeat / shuffle / interleave for training (`tfrecord_input_fn`),
     and a check that the files hold the features the task expects, naming the file when they don't (up front
     for every file's first record; for a later record when the pipeline fails, by reading the files again);
   * weights from `init_checkpoint` by variable name on rank 0, then broadcast to every rank; the encoder
     (`bert/`) of the checkpoint and the model must match unless a partial start is asked for;
-  * `optimization.create_optimizer` (LAMB or Adam, accumulation, loss scaling) on the task's loss;
+  * `optimization.create_optimizer` (LAMB or Adam, accumulation, loss scaling for float16) on the task's loss;
   * MonitoredTrainingSession with checkpoints every `save_checkpoints_steps` (TF writes the data and index
     under temporary names and updates the `checkpoint` file last, so a killed run resumes from the last
     complete checkpoint), automatic resume from `output_dir`, progress (loss, learning rate, loss scale,
@@ -33,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 import optimization
+from utils import cpu
 from utils import hooks as hooks_lib
 from utils.dllogger import DLLogger
 
@@ -84,7 +86,12 @@ class ModelSpec(collections.namedtuple("ModelSpec", "loss predictions eval_metri
 
 
 class Runtime(object):
-  """The process's place in the job: Horovod rank and size, session config, logger."""
+  """The process's place in the job: Horovod rank and size, session config, logger, and what --amp means here.
+
+  compute_type: the `compute_type` of modeling.BertModel: tf.bfloat16 with --amp on a CPU with bfloat16 units,
+    else tf.float32 (on a GPU, float16 comes from the graph rewrite of `session_config`).
+  loss_scaling: whether the optimizer scales the loss (--amp on a GPU: float16 gradients underflow without it).
+  """
 
   def __init__(self, config):
     self.config = config
@@ -103,16 +110,17 @@ class Runtime(object):
     self.has_gpu = bool(tf.config.list_physical_devices("GPU"))
     dllog = config.dllog_path if self.is_chief else None
     self.logger = DLLogger(dllog, echo=self.is_chief)
-    if config.amp and not self.has_gpu:
-      self.log_text("--amp on a machine without GPU: loss scaling is on, but compute stays float32 "
-                    "(float16 auto mixed precision is GPU-only)")
+    self.compute_type, self.loss_scaling, amp_note = amp_settings(config.amp, self.has_gpu)
+    if amp_note:
+      self.log_text(amp_note)
 
   def log_text(self, text):
     if self.is_chief:
       print(text, flush=True)
 
   def session_config(self):
-    """A ConfigProto with the GPU of this rank, XLA and AMP as requested."""
+    """A ConfigProto with the GPU of this rank, XLA, and float16 AMP on a GPU (bfloat16 on a CPU is in the
+    model's `compute_type`; no CPU graph rewrite is set)."""
     config = tf1.ConfigProto(allow_soft_placement=True)
     if self.has_gpu:
       config.gpu_options.allow_growth = True
@@ -128,6 +136,38 @@ class Runtime(object):
 def init_runtime(config):
   """Sets up Horovod, XLA and AMP for this process; returns its `Runtime`."""
   return Runtime(config)
+
+
+def amp_settings(amp, has_gpu):
+  """What --amp means on this machine.
+
+  On a GPU: float16 compute through TensorFlow's auto-mixed-precision graph rewrite, with dynamic loss scaling.
+  On a CPU with bfloat16 units (`cpu.bf16_flags`): bfloat16 compute in the model (`modeling.BertModel`
+  compute_type), variables, optimizer state, layer norms, softmax and losses in float32, and no loss scaling:
+  bfloat16 has float32's 8-bit exponent, so small gradients do not underflow as they do in float16. On other
+  CPUs: float32 (TensorFlow's float16 CPU rewrite, auto_mixed_precision_cpu, crashes and is never used).
+
+  Args:
+    amp: the --amp flag.
+    has_gpu: whether TensorFlow sees a GPU.
+
+  Returns:
+    (compute type for modeling.BertModel, whether to scale the loss, the one line to log or None).
+  """
+  if not amp:
+    return tf.float32, False, None
+  if has_gpu:
+    return tf.float32, True, None
+  flags = cpu.bf16_flags()
+  if not flags:
+    return tf.float32, False, "--amp: %s has no bfloat16 units (no %s flag): computing in float32" % (
+        cpu.model_name(), " or ".join(cpu.BF16_FLAGS))
+  note = ("--amp: bfloat16 compute on %s (%s); variables, optimizer state, layer norms, softmax and the loss "
+          "stay float32; no loss scaling (bfloat16 has float32's exponent range)" % (cpu.model_name(),
+                                                                                   " ".join(flags)))
+  if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+    note += "; TF_ENABLE_ONEDNN_OPTS=0: without oneDNN bfloat16 runs slower than float32"
+  return tf.bfloat16, False, note
 
 
 # -------------------------------------------------------------------------------------------- input
@@ -489,7 +529,7 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
     scalars = collections.OrderedDict([("loss", spec.loss)])
     scalars.update(spec.scalars)
     scalars["learning_rate"] = optimizer.learning_rate
-    if config.amp:
+    if runtime.loss_scaling:
       scalars["loss_scale"] = optimizer.loss_scale
     for name, tensor in scalars.items():
       tf1.summary.scalar(name, tensor)
@@ -524,7 +564,7 @@ def _create_optimizer(loss, optimizer_config, runtime):
   """`optimization.create_optimizer` with the settings of `optimizer_config` and `runtime`."""
   oc = optimizer_config
   return optimization.create_optimizer(
-      loss, oc.learning_rate, oc.num_train_steps, oc.num_warmup_steps, hvd=runtime.hvd, amp=runtime.config.amp,
+      loss, oc.learning_rate, oc.num_train_steps, oc.num_warmup_steps, hvd=runtime.hvd, amp=runtime.loss_scaling,
       num_accumulation_steps=oc.num_accumulation_steps, optimizer_type=oc.optimizer_type,
       allreduce_post_accumulation=oc.allreduce_post_accumulation, init_loss_scale=oc.init_loss_scale,
       weight_decay_rate=oc.weight_decay_rate)
@@ -533,7 +573,7 @@ def _create_optimizer(loss, optimizer_config, runtime):
 def _stop_hooks(loss, runtime, num_train_steps):
   """The hooks that end training (at the last step, or on a NaN loss) and start the workers alike."""
   hooks = [tf1.train.StopAtStepHook(last_step=num_train_steps)]
-  if not runtime.config.amp:   # with loss scaling a non-finite step is skipped instead
+  if not runtime.loss_scaling:   # with loss scaling a non-finite step is skipped instead
     hooks.append(_NanLossHook(loss))
   if runtime.hvd is not None:
     hooks.append(hooks_lib.BroadcastGlobalVariablesHook(runtime.hvd, 0))
@@ -570,7 +610,8 @@ class _NanLossHook(tf1.train.SessionRunHook):
 
   def after_run(self, run_context, run_values):
     if np.isnan(run_values.results):
-      raise RuntimeError("training loss is NaN; lower --learning_rate or use --amp loss scaling")
+      raise RuntimeError("training loss is NaN; lower --learning_rate (or, on a GPU, use --amp: its loss "
+                         "scaling skips non-finite steps)")
 
 
 def _restore_session(runtime, checkpoint):
