@@ -5,7 +5,8 @@
 #   bash scripts/glue_accuracy.sh [run ...]     runs: mrpc_reference mrpc_lr1e-4 cola stsb (the default) and
 #                                               TASK_lrLR_bBATCH_eEPOCHS, e.g. mrpc_lr5e-5_b32_e5 (task: mrpc,
 #                                               cola or stsb; other settings as mrpc_reference); any run name
-#                                               may end in _sSEED (e.g. mrpc_reference_s1) for another seed
+#                                               may end in _sSEED (e.g. mrpc_reference_s1) for another seed,
+#                                               then in _amp for run_classifier.py --amp (mrpc_reference_amp)
 #
 #   mrpc_reference  full MRPC train, the Hugging Face reference's hyperparameters (lr 2e-5, batch 32,
 #                   3 epochs, length 128, 10% warmup, weight decay 0.01, seed 42); reference on this
@@ -27,15 +28,15 @@ SHARED_GLUE="${BERT_SHARED_DATA:-/work/shared/data}/glue"
 RUNS=("$@")
 [ ${#RUNS[@]} -eq 0 ] && RUNS=(mrpc_reference mrpc_lr1e-4 cola stsb)
 
-run () {  # name task data_dir batch lr epochs seed
-  local name="$1" task="$2" data="$3" batch="$4" lr="$5" epochs="$6" seed="$7" out="$OUT_DIR/$1"
+run () {  # name task data_dir batch lr epochs seed [--amp]
+  local name="$1" task="$2" data="$3" batch="$4" lr="$5" epochs="$6" seed="$7" out="$OUT_DIR/$1" amp=("${@:8}")
   rm -rf "$out"; mkdir -p "$out"
   echo "[$name] $task: batch $batch, lr $lr, $epochs epochs, seed $seed -> $out/log.txt"
   TF_CPP_MIN_LOG_LEVEL=2 "$PY" "$ROOT/run_classifier.py" --task_name="$task" --data_dir="$data" \
     --vocab_file="$BERT_DIR/vocab.txt" --bert_config_file="$BERT_DIR/bert_config.json" \
     --init_checkpoint="$BERT_DIR/bert_model.ckpt" --do_train --do_eval --max_seq_length=128 \
     --train_batch_size="$batch" --eval_batch_size=32 --learning_rate="$lr" --num_train_epochs="$epochs" \
-    --warmup_proportion=0.1 --weight_decay_rate=0.01 --seed="$seed" --output_dir="$out" > "$out/log.txt" 2>&1 \
+    --warmup_proportion=0.1 --weight_decay_rate=0.01 --seed="$seed" --output_dir="$out" "${amp[@]}" > "$out/log.txt" 2>&1 \
     || { echo "[$name] failed, see $out/log.txt" >&2; tail -5 "$out/log.txt" >&2; exit 1; }
 }
 
@@ -50,8 +51,9 @@ task_data () {
   esac
 }
 for name in "${RUNS[@]}"; do
-  seed=42 recipe="$name"
-  [[ "$name" =~ ^(.*)_s([0-9]+)$ ]] && recipe="${BASH_REMATCH[1]}" seed="${BASH_REMATCH[2]}"
+  seed=42 recipe="$name" amp=()
+  [[ "$recipe" =~ ^(.*)_amp$ ]] && recipe="${BASH_REMATCH[1]}" amp=(--amp)
+  [[ "$recipe" =~ ^(.*)_s([0-9]+)$ ]] && recipe="${BASH_REMATCH[1]}" seed="${BASH_REMATCH[2]}"
   case "$recipe" in   # the named runs
     mrpc_reference) recipe=mrpc_lr2e-5_b32_e3 ;;
     mrpc_lr1e-4) recipe=mrpc_lr1e-4_b16_e1 ;;
@@ -59,10 +61,10 @@ for name in "${RUNS[@]}"; do
   esac
   [[ "$recipe" =~ ^([a-z]+)_lr([0-9.e-]+)_b([0-9]+)_e([0-9.]+)$ ]] || {
     echo "unknown run '$name' (expected mrpc_reference, mrpc_lr1e-4, cola, stsb or TASK_lrLR_bBATCH_eEPOCHS," \
-         "each optionally ending in _sSEED)" >&2; exit 2; }
+         "each optionally ending in _sSEED, then _amp)" >&2; exit 2; }
   batch="${BASH_REMATCH[3]}" lr="${BASH_REMATCH[2]}" epochs="${BASH_REMATCH[4]}"
   task_and_data="$(task_data "${BASH_REMATCH[1]}")"
-  run "$name" "${task_and_data%% *}" "${task_and_data#* }" "$batch" "$lr" "$epochs" "$seed"
+  run "$name" "${task_and_data%% *}" "${task_and_data#* }" "$batch" "$lr" "$epochs" "$seed" "${amp[@]}"
 done
 
 "$PY" - "$OUT_DIR" "${RUNS[@]}" <<'PY'
