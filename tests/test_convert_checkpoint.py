@@ -91,9 +91,13 @@ def test_real_minilm_matches_transformers(mrpc_inputs, tf_float32_outputs):
         (seq_diff, pooled_diff))
   assert seq_diff <= 2e-5
   assert pooled_diff <= 2e-5
-  # Padded positions are computed too (they attend to the real tokens); they agree more loosely
-  # (5.6e-5 measured), as their activations are larger.
-  assert np.abs(seq - ref_seq).max() <= 1e-4
+  # Padded positions are computed too (they attend to the real tokens) but nothing reads them: attention masks
+  # them as keys and the pooler reads [CLS]. Their round-off is larger than the real tokens' (relative to the
+  # largest padded activation: 1.5e-5 with oneDNN off, 3.5e-5 with it on, against 7e-7 for real tokens; AMD EPYC
+  # with AVX-512), so they are held to 1e-3 of that activation: 30x the round-off seen, while a structural
+  # difference (a mask applied to the queries, a wrong position embedding) moves them by a sizeable share of it.
+  pad = ~real
+  assert np.abs(seq[pad] - ref_seq[pad]).max() <= 1e-3 * np.abs(ref_seq[pad]).max()
 
 
 def test_float16_compute_agrees_with_float32(minilm_tf_dir, mrpc_inputs, tf_float32_outputs):
