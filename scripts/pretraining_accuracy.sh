@@ -28,7 +28,8 @@
 # preset's train_steps; the warmups shrink in proportion), SAVE_STEPS (save_checkpoints_steps), NUM_WORKERS
 # (Horovod workers; the per-worker batches change so that the global batch stays the preset's), PHASES ("1 2",
 # the default, or "1": phase 1 only, e.g. to compare worker counts), DUPE_FACTOR (default 5), WIKI_WEIGHT
-# (default 4: the articles' file is listed that many times), PYTHON (set: no set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
+# (default 4: the articles' file is listed that many times), PYTHON (set: no set-up run). Every checkpoint is
+# kept (KEEP_CHECKPOINT_MAX=1000).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_accuracy.sh OUT_DIR}"
