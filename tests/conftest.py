@@ -1,6 +1,7 @@
 """Shared test set-up: the repo root on sys.path, TF logging quiet, paths to the embedded real data."""
 import json
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -11,6 +12,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest  # noqa: E402
+
+VOCAB = os.path.join(SAMPLES, "vocab", "bert-base-uncased-vocab.txt")
+TRAIN_TEXT = os.path.join(SAMPLES, "pretrain", "gutenberg_sample.txt")
+SUBPROCESS_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+
+
+def make_pretraining_records(text, out_dir, seq, pred, dupe):
+  """Runs create_pretraining_data.py on `text` into `out_dir`/part-0.tfrecord (lower-cased, bert-base-uncased's
+  vocabulary); returns `out_dir`."""
+  os.makedirs(out_dir, exist_ok=True)
+  subprocess.run([sys.executable, os.path.join(ROOT, "create_pretraining_data.py"), "--input_file=" + text,
+                  "--output_file=" + os.path.join(out_dir, "part-0.tfrecord"), "--vocab_file=" + VOCAB,
+                  "--do_lower_case", "--max_seq_length=%d" % seq, "--max_predictions_per_seq=%d" % pred,
+                  "--dupe_factor=%d" % dupe], check=True, env=SUBPROCESS_ENV, capture_output=True)
+  return out_dir
 
 
 def write_tiny_config(path, dropout=0.1, max_position_embeddings=128):

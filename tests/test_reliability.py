@@ -14,18 +14,16 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SAMPLES, write_tiny_config
+from conftest import (ROOT, SAMPLES, SUBPROCESS_ENV as ENV, TRAIN_TEXT, VOCAB,
+                      make_pretraining_records, write_tiny_config)
 
 sys.path.insert(0, os.path.join(ROOT, "data"))
 import downloader  # noqa: E402
 from test_data_prep import BERT_PREP, SQUAD_DEV, _Server, _read  # noqa: E402
 
 PYTHON = sys.executable
-VOCAB = os.path.join(SAMPLES, "vocab", "bert-base-uncased-vocab.txt")
-TRAIN_TEXT = os.path.join(SAMPLES, "pretrain", "gutenberg_sample.txt")
 SQUAD_FILE = os.path.join(SAMPLES, "squad", "dev-v1.1.first5articles.official-answerable.json")
 SEQ, PRED = 64, 10
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
 
 
 def _run(script, *args):
@@ -40,14 +38,6 @@ def _error_line(proc, script):
   lines = [line for line in proc.stderr.splitlines() if line.startswith(script + ": error: ")]
   assert len(lines) == 1, proc.stderr[-3000:]
   return lines[0][len(script + ": error: "):]
-
-
-def _make_records(out, seq=SEQ, text=TRAIN_TEXT):
-  proc = _run("create_pretraining_data.py", "--input_file=" + text, "--output_file=" + out,
-              "--vocab_file=" + VOCAB, "--max_seq_length=%d" % seq, "--max_predictions_per_seq=%d" % PRED,
-              "--dupe_factor=1")
-  assert proc.returncode == 0, proc.stderr[-3000:]
-  return out
 
 
 def _whole_records(data):
@@ -79,8 +69,9 @@ def pretrained(tmp_path_factory):
   train = root / "train"
   train.mkdir()
   data = {"root": root, "train": str(train), "config": write_tiny_config(str(root / "tiny.json")),
-          "seq64": _make_records(str(train / "part-0.tfrecord")),
-          "seq32": _make_records(str(root / "seq32.tfrecord"), seq=32)}
+          "seq64": os.path.join(make_pretraining_records(TRAIN_TEXT, str(train), SEQ, PRED, 1), "part-0.tfrecord"),
+          "seq32": os.path.join(make_pretraining_records(TRAIN_TEXT, str(root / "seq32"), 32, PRED, 1),
+                                "part-0.tfrecord")}
   proc = _pretrain(str(root / "phase1"), data["config"], train_dir=data["train"])
   assert proc.returncode == 0, proc.stderr[-3000:]
   data["checkpoint"] = str(root / "phase1" / "model.ckpt-1")

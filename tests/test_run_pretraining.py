@@ -11,23 +11,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, SAMPLES, write_tiny_config
+from conftest import (ROOT, SAMPLES, SUBPROCESS_ENV as ENV, TRAIN_TEXT, make_pretraining_records, write_tiny_config)
 
 PYTHON = sys.executable
-VOCAB = os.path.join(SAMPLES, "vocab", "bert-base-uncased-vocab.txt")
-TRAIN_TEXT = os.path.join(SAMPLES, "pretrain", "gutenberg_sample.txt")
 HELDOUT_TEXT = os.path.join(SAMPLES, "pretrain_heldout", "chesterton_thursday_sample.txt")
 SEQ, PRED = 64, 10
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
 
 
-def _make_records(text, out_dir, seq=SEQ, pred=PRED, dupe=2):
-  os.makedirs(out_dir, exist_ok=True)
-  subprocess.run([PYTHON, os.path.join(ROOT, "create_pretraining_data.py"), "--input_file=" + text,
-                  "--output_file=" + os.path.join(out_dir, "part-0.tfrecord"), "--vocab_file=" + VOCAB,
-                  "--do_lower_case", "--max_seq_length=%d" % seq, "--max_predictions_per_seq=%d" % pred,
-                  "--dupe_factor=%d" % dupe], check=True, env=ENV, capture_output=True)
-  return out_dir
+def _make_records(text, out_dir, seq=SEQ, dupe=2):
+  return make_pretraining_records(text, out_dir, seq, PRED, dupe)
 
 
 @pytest.fixture(scope="module")
