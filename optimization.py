@@ -3,8 +3,10 @@
 `create_optimizer` builds the whole update: learning-rate schedule, optional dynamic loss scaling for float16,
 gradient accumulation over micro-batches, optional Horovod all-reduce, global-norm clipping and one of
 
-  * "lamb": NVIDIA's NVLAMB -- bias-corrected Adam moments of the pre-clipped gradient, decoupled weight decay,
-    and a per-variable trust ratio ||w|| / ||update||;
+  * "lamb": LAMB -- bias-corrected Adam moments of the pre-clipped gradient, decoupled weight decay, and a
+    per-variable trust ratio ||w|| / ||update|| on the variables that get weight decay. LayerNorm parameters and
+    biases get neither (as in Google's LAMB and apex's FusedLAMB by default): with the ratio, a bias that starts
+    at zero moves by about lr * ||bias|| per update and stays near zero for the whole run;
   * "adam": Adam with decoupled weight decay as in Google's BERT (AdamWeightDecayOptimizer: no bias correction).
 
 Slot variables are named "<var>/lamb_m", "<var>/lamb_v" or "<var>/adam_m", "<var>/adam_v" (the names Google's
@@ -19,7 +21,7 @@ import tensorflow as tf
 
 # Finite optimizer updates in a row after which the dynamic loss scale doubles.
 LOSS_SCALE_GROWTH_INTERVAL = 1000
-# Variables whose name contains one of these get no weight decay.
+# Variables whose name contains one of these get no weight decay (and no LAMB trust ratio).
 NO_WEIGHT_DECAY = ("LayerNorm", "layer_norm", "bias")
 OPTIMIZER_TYPES = ("lamb", "adam")
 
@@ -223,7 +225,7 @@ class DecoupledWeightDecayOptimizer(object):
     "adam": u = m / (sqrt(v) + epsilon)                                   (no bias correction)
     "lamb": u = m_hat / (sqrt(v_hat) + epsilon), m_hat = m / (1 - beta_1^t), v_hat = v / (1 - beta_2^t)
     u += weight_decay_rate * w   (unless excluded by `use_weight_decay`)
-    "lamb": u *= ||w|| / ||u||   (1 when either norm is 0)
+    "lamb": u *= ||w|| / ||u||   (only where `use_weight_decay`; 1 when either norm is 0)
     w -= learning_rate * u
   """
 
@@ -249,9 +251,10 @@ class DecoupledWeightDecayOptimizer(object):
       else:
         m_hat, v_hat = next_m, next_v
       update = m_hat / (tf.sqrt(v_hat) + self.epsilon)
-      if self.weight_decay_rate and use_weight_decay(_var_name(var)):
+      decayed = use_weight_decay(_var_name(var))
+      if self.weight_decay_rate and decayed:
         update += self.weight_decay_rate * var
-      if self.lamb:
+      if self.lamb and decayed:
         update *= _trust_ratio(var, update)
       assignments += [var.assign_sub(self.learning_rate * update), m.assign(next_m), v.assign(next_v)]
     with tf.control_dependencies(assignments):

@@ -3,9 +3,9 @@
 A test-only tool (not imported by the suite, not collected by pytest). It takes a TF checkpoint written by
 run_pretraining.py (e.g. model.ckpt-0), converts it with utils/convert_checkpoint.py into a
 transformers.BertForPreTraining, and trains it on the same TFRecords with the same optimizer as
-optimization.py's create_optimizer(optimizer_type="lamb"): global-norm clipping to 1.0, then NVLAMB (bias-corrected
-Adam moments, epsilon after the square root, decoupled weight decay 0.01 except LayerNorm parameters and biases,
-per-tensor trust ratio ||w|| / ||u||), and the same learning-rate schedule (linear warmup, then polynomial decay
+optimization.py's create_optimizer(optimizer_type="lamb"): global-norm clipping to 1.0, then LAMB (bias-corrected
+Adam moments, epsilon after the square root, decoupled weight decay 0.01 and a per-tensor trust ratio ||w|| / ||u||,
+both except on LayerNorm parameters and biases), and the same learning-rate schedule (linear warmup, then polynomial decay
 with power 0.5). Held-out TFRecords are evaluated every --save_eval_steps and at the end, with the metrics of
 run_pretraining.py's eval: masked-LM accuracy (weighted by masked_lm_weights), the share of masked positions that
 predict the most common predicted id, and next-sentence accuracy.
@@ -302,12 +302,12 @@ def use_weight_decay(name):
   return not any(part in name for part in NO_WEIGHT_DECAY)
 
 
-class NVLamb(object):
+class Lamb(object):
   """optimization.DecoupledWeightDecayOptimizer("lamb") behind create_optimizer's global-norm clipping.
 
   For each parameter w with gradient g (after clipping all gradients to global norm `clip_norm`), at update
   t = global_step + 1: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; u = m/(1 - b1^t) / (sqrt(v/(1 - b2^t)) + eps);
-  u += wd w unless the name has LayerNorm/layer_norm/bias; u *= ||w||/||u|| (1 when either is 0); w -= lr u.
+  unless the name has LayerNorm/layer_norm/bias: u += wd w and u *= ||w||/||u|| (1 when either is 0); w -= lr u.
   Tied tensors (word embeddings = MLM decoder weight) are one parameter and get one update.
   """
 
@@ -318,7 +318,7 @@ class NVLamb(object):
       if id(p) in seen or not p.requires_grad:
         continue
       seen.add(id(p))
-      self.params.append((name, p, bool(weight_decay_rate) and use_weight_decay(name)))
+      self.params.append((name, p, use_weight_decay(name)))
     self.m = [torch.zeros_like(p) for _, p, _ in self.params]
     self.v = [torch.zeros_like(p) for _, p, _ in self.params]
     self.weight_decay_rate, self.beta_1, self.beta_2, self.epsilon = weight_decay_rate, beta_1, beta_2, epsilon
@@ -345,11 +345,11 @@ class NVLamb(object):
         m.mul_(self.beta_1).add_(g, alpha=1.0 - self.beta_1)
         v.mul_(self.beta_2).addcmul_(g, g, value=1.0 - self.beta_2)
         update = (m / bc1) / (torch.sqrt(v / bc2) + self.epsilon)
-        if decay:
+        if decay:  # weight decay and the trust ratio; LayerNorm parameters and biases get neither
           update.add_(p, alpha=self.weight_decay_rate)
-        w_norm, u_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(update)
-        ratio = (w_norm / u_norm) if (w_norm > 0 and u_norm > 0) else torch.ones((), dtype=p.dtype)
-        p.sub_(lr * ratio * update)
+          w_norm, u_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(update)
+          update.mul_((w_norm / u_norm) if (w_norm > 0 and u_norm > 0) else 1.0)
+        p.sub_(lr * update)
     self.global_step += 1
     return float(grad_norm)
 
@@ -479,13 +479,13 @@ def _session_config():
 
 
 def tf_crosscheck(args, hf_dir, bert_config, batches):
-  """Trains len(batches) updates with our TF code and with NVLamb here; prints how far the weights differ."""
+  """Trains len(batches) updates with our TF code and with Lamb here; prints how far the weights differ."""
   import torch
   tf_weights, tf_loss = tf_train(args.bert_config_file, args.init_tf_checkpoint, batches, args)
   model = load_hf_model(hf_dir, bert_config, args.attn_implementation)
   model.train()
   init = {n: p.detach().clone() for n, p in model.named_parameters()}
-  opt = NVLamb(model, args.weight_decay_rate, clip_norm=args.clip_norm)
+  opt = Lamb(model, args.weight_decay_rate, clip_norm=args.clip_norm)
   pt_loss = [train_step(model, opt, to_torch(b), args)[0] for b in batches]
   if len(tf_weights) != len(opt.params):
     raise ValueError("TF trains %d variables, this port %d parameters" % (len(tf_weights), len(opt.params)))
@@ -555,7 +555,7 @@ def _run(args, hf_dir, bert_config, vocab):
   import torch
   tensors = convert_tf_checkpoint(args.init_tf_checkpoint, args.bert_config_file, args.vocab_file, hf_dir)
   model = load_hf_model(hf_dir, bert_config, args.attn_implementation)
-  opt = NVLamb(model, args.weight_decay_rate, clip_norm=args.clip_norm)
+  opt = Lamb(model, args.weight_decay_rate, clip_norm=args.clip_norm)
   n_decay = sum(d for _, _, d in opt.params)
   print("converted %s -> %s (%d tensors); BertForPreTraining: %d parameter tensors (%d with weight decay), "
         "%d weights; dropout hidden %g attention %g; MLM decoder tied to word embeddings" % (
