@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Does pretraining help downstream? Fine-tunes a pretrained checkpoint and the same config from random
 # initialisation with run_classifier.py, with the same hyperparameters and seeds, and prints a table:
-#   SST-2  train on the first 8000 rows of the public train.tsv, evaluate on its last 2000 rows (disjoint rows;
-#          SST-2's rows are phrases, and phrases of one review may fall on both sides);
+#   SST-2  train on the first 8000 rows of the public train.tsv, evaluate on those of its last 2000 rows whose
+#          phrase does not occur inside a training row (utils/sst2_slices.py: SST-2's rows are phrases of review
+#          sentences, and a phrase inside a training phrase is not held out);
 #   CoLA   the full train.tsv, evaluated on dev.tsv (Matthews correlation).
 #
 #   bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG
@@ -31,10 +32,8 @@ for t in ${TASKS:-sst2 cola}; do
   [ -f "$source_dir/train.tsv" ] || { echo "error: $source_dir/train.tsv not found (set BERT_SHARED_DATA)" >&2; exit 2; }
 done
 if [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$OUT/data/SST-2/dev.tsv" ]; then
-  mkdir -p "$OUT/data/SST-2"
-  head -n 8001 "$GLUE/SST-2/train.tsv" > "$OUT/data/SST-2/train.tsv"
-  { head -n 1 "$GLUE/SST-2/train.tsv"; tail -n 2000 "$GLUE/SST-2/train.tsv"; } > "$OUT/data/SST-2/dev.tmp"
-  mv "$OUT/data/SST-2/dev.tmp" "$OUT/data/SST-2/dev.tsv"   # last: its presence marks the slices complete
+  (cd "$ROOT" && "$PY" -m utils.sst2_slices "$GLUE/SST-2/train.tsv" "$OUT/data/SST-2" --train_rows=8000 \
+     --heldout_rows=2000)
 fi
 
 finetune () {  # task_name data_dir seed out [--init_checkpoint=...]

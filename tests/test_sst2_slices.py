@@ -1,0 +1,43 @@
+"""utils/sst2_slices.py: the held-back SST-2 slice keeps no phrase that occurs inside a training phrase."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SUBPROCESS_ENV
+from utils import sst2_slices
+
+ROWS = ["the movie is a mess \t0", "a warm , funny film\t1", "the movie\t0", "funny\t1", "a mess of a plot\t0",
+        "messy\t0", "warm\t1"]
+
+
+def test_heldout_rows_inside_a_training_row_are_dropped():
+  train, heldout, dropped = sst2_slices.make_slices(ROWS, train_rows=2, heldout_rows=5)
+  assert train == ROWS[:2]
+  # "the movie" and "funny" occur inside training rows; "messy" contains "mess" but is another word, and "a mess
+  # of a plot" contains the training phrase "a mess" only as a piece, which is allowed (the reverse direction).
+  # "warm" occurs inside "a warm , funny film".
+  assert heldout == ["a mess of a plot\t0", "messy\t0"]
+  assert dropped == 3
+
+
+def test_overlapping_slices_are_refused():
+  with pytest.raises(ValueError, match="overlap"):
+    sst2_slices.make_slices(ROWS, train_rows=4, heldout_rows=4)
+
+
+def test_cli_writes_both_files_and_names_a_bad_header(tmp_path):
+  good = tmp_path / "train.tsv"
+  good.write_text("sentence\tlabel\n" + "".join(r + "\n" for r in ROWS))
+  out = tmp_path / "out"
+  run = subprocess.run([sys.executable, "-m", "utils.sst2_slices", str(good), str(out), "--train_rows=2",
+                        "--heldout_rows=5"], cwd=ROOT, env=SUBPROCESS_ENV, capture_output=True, text=True)
+  assert run.returncode == 0, run.stderr
+  assert (out / "dev.tsv").read_text() == "sentence\tlabel\na mess of a plot\t0\nmessy\t0\n"
+  assert (out / "train.tsv").read_text().splitlines() == ["sentence\tlabel"] + ROWS[:2]
+  bad = tmp_path / "bad.tsv"
+  bad.write_text("text\tlabel\nfine\t1\n")
+  run = subprocess.run([sys.executable, "-m", "utils.sst2_slices", str(bad), str(out)], cwd=ROOT,
+                       env=SUBPROCESS_ENV, capture_output=True, text=True)
+  assert run.returncode == 2
+  assert run.stderr.strip() == "error: %s: line 1: expected the header 'sentence<TAB>label'" % bad
