@@ -169,3 +169,57 @@ def test_enum_flags_still_refuse_other_values():
                          "--help"], capture_output=True, text=True, env=ENV)
   assert proc.returncode != 0 and "--optimizer_type=sgd: value should be one of <lamb|adam>" in proc.stderr
   assert "Try --helpfull" not in proc.stdout
+
+
+def _sbatch_wait(phase, env, cwd):
+  """Submits run.sub for one phase on 2 tasks of one node, waits for it; returns (job id, JobState line)."""
+  proc = subprocess.run(["sbatch", "-N1", "--ntasks-per-node=2", "--wait", "--parsable",
+                         os.path.join(ROOT, "run.sub")], env=dict(env, PHASE=str(phase)), cwd=cwd,
+                        capture_output=True, text=True, timeout=900)
+  job = proc.stdout.strip().split(";")[0]
+  state = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+  assert proc.returncode == 0, (proc.stderr, state, open(os.path.join(cwd, "slurm-%s.out" % job)).read()[-3000:])
+  return job, re.search(r"JobState=\S+ Reason=\S+ Dependency=\S+", state).group(0)
+
+
+@pytest.mark.slow
+@pytest.mark.horovod
+def test_run_sub_two_phases_on_a_one_node_slurm_cluster(tmp_path):
+  """scripts/slurm_local_cluster.sh starts SLURM here (as root); run.sub's srun --mpi=pmix starts two Horovod
+  ranks (Horovod with MPI: BERT_MPI_PYTHON, default .venv/bin/python, from `scripts/setup.sh --mpi`) on the
+  tiny config; phase 2 starts from phase 1's final checkpoint."""
+  import tensorflow as tf
+  python = os.environ.get("BERT_MPI_PYTHON", os.path.join(ROOT, ".venv", "bin", "python"))
+  has_mpi = subprocess.run([python, "-c", "import horovod.tensorflow as h; assert h.mpi_built()"])
+  assert has_mpi.returncode == 0, "%s: Horovod without MPI; run scripts/setup.sh --mpi" % python
+  start = subprocess.run(["bash", os.path.join(ROOT, "scripts", "slurm_local_cluster.sh"), "start"],
+                         capture_output=True, text=True, timeout=600)
+  assert start.returncode == 0, start.stderr
+  data, results = tmp_path / "data", tmp_path / "results"
+  prep = _bash('bash "$1" sample', os.path.join(ROOT, "scripts", "data_download.sh"),
+               BERT_PREP_WORKING_DIR=str(data), N_PROCESSES="2")
+  assert prep.returncode == 0, prep.stderr[-3000:]
+  env = dict(ENV, PYTHON=python, DATA_DIR=str(data), RESULTS_DIR=str(results), BERT_MODEL="tiny",
+             PRECISION="fp32", USE_XLA="false", NUM_ACCUMULATION_STEPS="1", LEARNING_RATE="1e-3",
+             TF_CPP_MIN_LOG_LEVEL="2")
+  # Phase 1: 6 updates of 2 x 4 sequences at 128 tokens, checkpoints every 3; phase 2: 4 of 2 x 2 at 512.
+  job1, state1 = _sbatch_wait(1, dict(env, BATCHSIZE="4", TRAIN_STEPS="6", WARMUP_STEPS="2",
+                                      SAVE_CHECKPOINTS_STEPS="3"), tmp_path)
+  job2, state2 = _sbatch_wait(2, dict(env, BATCHSIZE="2", TRAIN_STEPS="4", WARMUP_STEPS="1",
+                                      SAVE_CHECKPOINTS_STEPS="2"), tmp_path)
+  assert state1.startswith("JobState=COMPLETED") and state2.startswith("JobState=COMPLETED")
+  phase1, phase2 = results / "phase_1", results / "phase_2"
+  for job, out in ((job1, phase1), (job2, phase2)):
+    log = (out / ("slurm-%s.log" % job)).read_text()
+    for rank in (0, 1):   # srun -l prefixes every line with its task id
+      assert re.search(r"^%d: Horovod rank %d of 2 \(local rank %d\)" % (rank, rank, rank), log, re.M), log[-3000:]
+    assert (out / "eval_results.txt").exists()
+  assert tf.train.latest_checkpoint(str(phase1)).endswith("model.ckpt-6")
+  assert tf.train.latest_checkpoint(str(phase2)).endswith("model.ckpt-4")
+  # Phase 2 loaded phase 1's final weights: its step-0 checkpoint holds them.
+  log2 = (phase2 / ("slurm-%s.log" % job2)).read_text()
+  assert re.search(r"^0: init_checkpoint %s/model.ckpt-6: \d+ variables loaded" % phase1, log2, re.M)
+  final1 = tf.train.load_checkpoint(str(phase1 / "model.ckpt-6"))
+  start2 = tf.train.load_checkpoint(str(phase2 / "model.ckpt-0"))
+  name = "bert/embeddings/word_embeddings"
+  assert (start2.get_tensor(name) == final1.get_tensor(name)).all()
