@@ -17,7 +17,8 @@
 # accounting database: `sacct` has nothing to show. A slurm.conf this script did not write is never
 # overwritten. Needs root (the daemons run as root).
 #
-# Environment: SLURM_LOCAL_DIR (state, spool and logs; default /var/lib/bert-slurm).
+# Environment: SLURM_LOCAL_DIR (state, spool and logs; default /var/lib/bert-slurm), SLURM_LOCAL_NICE (niceness
+# of slurmd, so of every job it starts; default 0, e.g. 19 on a machine shared with other work).
 set -euo pipefail
 STATE="${SLURM_LOCAL_DIR:-/var/lib/bert-slurm}"
 CONF=/etc/slurm/slurm.conf
@@ -117,7 +118,7 @@ case "${1:-}" in
     write_conf
     start_munge
     pgrep -F "$STATE/slurmctld.pid" >/dev/null 2>&1 || slurmctld
-    pgrep -F "$STATE/slurmd.pid" >/dev/null 2>&1 || slurmd
+    pgrep -F "$STATE/slurmd.pid" >/dev/null 2>&1 || nice -n "${SLURM_LOCAL_NICE:-0}" slurmd
     wait_idle ;;
   stop)
     stop_daemon slurmd; stop_daemon slurmctld; stop_daemon munged ;;
