@@ -171,14 +171,16 @@ def test_enum_flags_still_refuse_other_values():
   assert "Try --helpfull" not in proc.stdout
 
 
-def _sbatch_wait(phase, env, cwd):
-  """Submits run.sub for one phase on 2 tasks of one node, waits for it; returns (job id, JobState line)."""
+def _sbatch_wait(phase, env, out_dir):
+  """Submits run.sub from the repository root for one phase on 2 tasks of one node (its output in out_dir),
+  waits for it; returns (job id, JobState line)."""
   proc = subprocess.run(["sbatch", "-N1", "--ntasks-per-node=2", "--wait", "--parsable",
-                         os.path.join(ROOT, "run.sub")], env=dict(env, PHASE=str(phase)), cwd=cwd,
-                        capture_output=True, text=True, timeout=900)
+                         "--output=%s/slurm-%%j.out" % out_dir, "run.sub"], env=dict(env, PHASE=str(phase)),
+                        cwd=ROOT, capture_output=True, text=True, timeout=900)
   job = proc.stdout.strip().split(";")[0]
   state = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
-  assert proc.returncode == 0, (proc.stderr, state, open(os.path.join(cwd, "slurm-%s.out" % job)).read()[-3000:])
+  with open(os.path.join(out_dir, "slurm-%s.out" % job)) as f:
+    assert proc.returncode == 0, (proc.stderr, state, f.read()[-3000:])
   return job, re.search(r"JobState=\S+ Reason=\S+ Dependency=\S+", state).group(0)
 
 
