@@ -84,8 +84,9 @@ start_munge() {
   chmod 400 /etc/munge/munge.key
   mkdir -p /run/munge && chown munge:munge /run/munge 2>/dev/null || true
   if ! munge -n >/dev/null 2>&1; then
-    su -s /bin/sh munge -c "munged --pid-file=$STATE/munged.pid" 2>/dev/null || munged --force \
-      --pid-file="$STATE/munged.pid"
+    # munged writes /run/munge/munged.pid; a copy in $STATE marks it as started here (for stop).
+    su -s /bin/sh munge -c munged 2>/dev/null || munged --force
+    cp /run/munge/munged.pid "$STATE/munged.pid"
   fi
   munge -n | unmunge >/dev/null || die "munge does not work (see /var/log/munge/munged.log)"
 }
