@@ -1,13 +1,14 @@
 # BERT for TensorFlow in a container: Python 3.11, TensorFlow 2.18.1 and Horovod 0.28.1 installed by
-# scripts/setup.sh into /workspace/bert/.venv (on PATH).
+# scripts/setup.sh (the same steps as on a host) into /opt/bert-venv (on PATH, and PYTHON for the launchers),
+# outside /workspace/bert so that NVIDIA's mount of the repository there (scripts/docker/launch.sh) keeps it.
 #
-#   docker build -t bert-tf .                              TensorFlow CPU; Horovod with Gloo
-#   docker build -t bert-tf --build-arg WITH_MPI=1 .       Horovod with MPI as well (for run.sub's srun)
-#   docker build -t bert-tf-gpu --build-arg TF_PACKAGE="tensorflow[and-cuda]==2.18.1" .
+#   bash scripts/docker/build.sh                           TensorFlow CPU; Horovod with Gloo (image "bert")
+#   WITH_MPI=1 bash scripts/docker/build.sh                Horovod with MPI as well (for run.sub's srun)
+#   TF_PACKAGE="tensorflow[and-cuda]==2.18.1" bash scripts/docker/build.sh
 #                                                          GPU TensorFlow (CUDA from pip); Horovod is still
 #                                                          built without NCCL: its all-reduce runs on the CPU
-#   docker run --rm -v "$PWD/data:/workspace/bert/data" -v "$PWD/results:/workspace/bert/results" bert-tf \
-#       bash scripts/run_pretraining_lamb.sh 16 4 16 1e-2 5e-3 fp32 false 1 50 10 500 100 1 2 tiny
+#   bash scripts/docker/launch.sh bash scripts/run_pretraining_lamb.sh \
+#       $(source scripts/configs/pretrain_config.sh && cpu_2core_fp32)
 FROM python:3.11-slim
 
 ARG WITH_MPI=0
@@ -25,12 +26,13 @@ WORKDIR /workspace/bert
 # while the code changes. TF_PACKAGE replaces tensorflow-cpu, as requirements.txt tells GPU users to.
 COPY requirements.txt requirements-model.txt ./
 COPY scripts/setup.sh scripts/
+ENV BERT_VENV=/opt/bert-venv
 RUN if [ -n "$TF_PACKAGE" ]; then sed -i "s|^tensorflow-cpu==.*|$TF_PACKAGE|" requirements.txt; fi \
     && bash scripts/setup.sh $([ "$WITH_MPI" = 1 ] && echo --mpi) \
-    && cp requirements.txt .venv/requirements.installed.txt \
+    && cp requirements.txt "$BERT_VENV/requirements.installed.txt" \
     && rm -rf /root/.cache/pip
 COPY . .
 # Keep the requirements.txt the virtualenv was built from, so that setup.sh re-run in the container is a no-op.
-RUN cp .venv/requirements.installed.txt requirements.txt
-ENV PATH=/workspace/bert/.venv/bin:$PATH TF_CPP_MIN_LOG_LEVEL=2
+RUN cp "$BERT_VENV/requirements.installed.txt" requirements.txt
+ENV PATH=/opt/bert-venv/bin:$PATH PYTHON=/opt/bert-venv/bin/python TF_CPP_MIN_LOG_LEVEL=2
 CMD ["bash"]

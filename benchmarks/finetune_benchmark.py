@@ -50,7 +50,7 @@ flags.DEFINE_string("vocab_file", os.path.join(common.REPO, "data", "samples", "
 flags.DEFINE_string("init_checkpoint", None, "Checkpoint to time with (default: random weights; the run time "
                     "does not depend on them).")
 flags.DEFINE_bool("use_xla", False, "Compile with XLA auto-clustering.")
-flags.DEFINE_enum("mode", "inference", ["train", "inference"], "What to time.")
+flags.DEFINE_enum("mode", "inference", ["train", "inference"], "What to time.", case_sensitive=False)
 flags.DEFINE_string("model_name", "bert-base", "Model name printed in the table.")
 flags.DEFINE_list("batch_sizes", ["1", "8"], "Batch sizes to time.")
 flags.DEFINE_list("seq_lengths", ["128", "384"], "Sequence lengths to time.")

@@ -56,7 +56,7 @@ flags.DEFINE_list("precision", ["fp32"], "Precisions to time: fp32 and/or amp (a
 flags.DEFINE_string("input_file", None, "TFRecord file(s) from create_pretraining_data.py (comma list).")
 flags.DEFINE_enum("input", "tfrecord", ["tfrecord", "constant"],
                   "tfrecord: the training input pipeline; constant: one batch of the TFRecords held in "
-                  "the graph.")
+                  "the graph.", case_sensitive=False)
 flags.DEFINE_integer("batch_size", 16, "Sentences per step.")
 flags.DEFINE_integer("max_seq_length", 128, "Sequence length of the TFRecords.")
 flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence in the TFRecords.")

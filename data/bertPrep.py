@@ -44,10 +44,10 @@ FORMATTED_NAMES = {
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("action", None, ["download", "text_formatting", "sharding", "create_tfrecord_files"],
-                  "What to do.")
+                  "What to do.", case_sensitive=False)
 flags.DEFINE_enum("dataset", None, sorted(set(DOWNLOAD_DATASETS + PRETRAINING_DATASETS)),
                   "Dataset to act on. sample_corpus is the small text shipped in data/samples/pretrain "
-                  "(or any text in BERT's input format given with --input_files).")
+                  "(or any text in BERT's input format given with --input_files).", case_sensitive=False)
 flags.DEFINE_string("working_dir", os.environ.get("BERT_PREP_WORKING_DIR"),
                     "Data root; defaults to $BERT_PREP_WORKING_DIR.")
 flags.DEFINE_list("input_files", None,

@@ -154,7 +154,8 @@ def run(argv):
 def define_flags():
   flags.DEFINE_string("output_file", None, "Where to write the sentence-per-line text.")
   flags.DEFINE_string("nltk_data", None, "Folder holding tokenizers/punkt_tab/english.")
-  flags.DEFINE_enum("format", "books", ["books", "wikitext"], "Layout of the input files (see above).")
+  flags.DEFINE_enum("format", "books", ["books", "wikitext"], "Layout of the input files (see above).",
+                    case_sensitive=False)
   flags.DEFINE_string("doc_break_regex", None, "books: a line matching this regex starts a new document.")
   flags.DEFINE_integer("max_chars_per_book", 0, "books: if > 0, keep only about this many leading characters "
                        "per book (cut at a paragraph end).")

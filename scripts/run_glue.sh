@@ -12,8 +12,9 @@
 #   seq_length      --max_seq_length (default 128)
 #   doc_stride      accepted for NVIDIA's argument order; GLUE does not use it
 #   bert_model      minilm (default: the real all-MiniLM-L6-v2 from PyPI, converted on first use),
-#                   base (Google's BERT-base) or large (NVIDIA's LAMB-pretrained BERT-large), under
-#                   data/download as NVIDIA's run_glue.sh has them (scripts/configs/common.sh, bert_model_dir)
+#                   base or large (Google's BERT-base, BERT-large) or large_lamb (NVIDIA's LAMB-pretrained
+#                   BERT-large, what NVIDIA's run_glue.sh calls large), under data/download
+#                   (scripts/configs/common.sh, bert_model_dir: one table for every launcher)
 #   epochs          (default 3.0)    warmup_proportion (default 0.1)
 #   init_checkpoint (default $BERT_DIR: its newest checkpoint, or bert_model.ckpt)
 #

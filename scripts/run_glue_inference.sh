@@ -7,8 +7,8 @@
 #
 #   init_checkpoint  the fine-tuned checkpoint, e.g. results/<run>/model.ckpt-343 (required)
 #   batch_size (default 32), precision fp16|fp32 (default fp32), use_xla true|false (default false),
-#   seq_length (default 128), doc_stride (unused by GLUE), bert_model minilm|base|large (default minilm:
-#   only its bert_config.json and vocab.txt are used).
+#   seq_length (default 128), doc_stride (unused by GLUE), bert_model minilm|base|large|large_lamb (default
+#   minilm: only its bert_config.json and vocab.txt are used).
 # Environment as scripts/run_glue.sh (BERT_DIR, GLUE_DIR, RESULTS_DIR, PYTHON: default .venv/bin/python).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -9,6 +9,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 from utils import cpu
 
@@ -16,12 +18,12 @@ from utils import cpu
 AMP = "amp-bf16" if cpu.bf16_flags() else "amp-fp32"
 
 
-def _run_script(name, *args):
-  env = dict(os.environ, PYTHON=sys.executable)
+def _run_script(name, *args, results_dir=None, status=0):
+  env = dict(os.environ, PYTHON=sys.executable, RESULTS_DIR=str(results_dir or os.path.join(ROOT, "results")))
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", name)] + list(args), capture_output=True,
                         text=True, env=env, timeout=900)
-  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-  return proc.stdout
+  assert proc.returncode == status, proc.stdout[-3000:] + proc.stderr[-3000:]
+  return proc.stdout if status == 0 else proc.stderr
 
 
 def _table_rows(text, first_cell):
@@ -36,9 +38,11 @@ def _assert_processor_heads_table(out, header):
   assert at and lines[at[-1] - 1] == "processor: " + cpu.describe(), out[-2000:]
 
 
-def test_finetune_inference_benchmark_prints_latency_percentiles():
+def test_finetune_inference_benchmark_prints_latency_percentiles(tmp_path):
   out = _run_script("finetune_inference_benchmark.sh", "tiny", "--batch_sizes=1,2", "--seq_lengths=64",
-                    "--iterations=6", "--precision=fp32,amp")
+                    "--iterations=6", "--precision=fp32,amp", results_dir=tmp_path)
+  # NVIDIA's log file holds the table too.
+  assert out.split("\nlog: ")[0] == (tmp_path / "squad_inference_benchmark_bert_tiny.log").read_text().rstrip()
   _assert_processor_heads_table(out, "| Model | Sequence Length | Batch Size | Precision | Throughput-Average(sent/sec)")
   rows = _table_rows(out, "bert-tiny")
   assert [(r[1], r[2], r[3]) for r in rows] == [("64", "1", "fp32"), ("64", "1", AMP), ("64", "2", "fp32"),
@@ -51,13 +55,28 @@ def test_finetune_inference_benchmark_prints_latency_percentiles():
     assert abs(throughput - int(r[2]) * 1000.0 / average) <= 0.02 * throughput
 
 
-def test_finetune_train_benchmark_prints_throughput():
-  out = _run_script("finetune_train_benchmark.sh", "tiny", "--batch_sizes=2", "--seq_lengths=64", "--steps=2",
-                    "--warmup_steps=1", "--precision=fp32,amp")
+def test_finetune_train_benchmark_prints_throughput(tmp_path):
+  # NVIDIA's positional arguments (bert_model use_xla num_gpu task) before the benchmark's flags.
+  out = _run_script("finetune_train_benchmark.sh", "tiny", "true", "1", "squad", "--batch_sizes=2",
+                    "--seq_lengths=64", "--steps=2", "--warmup_steps=1", "--precision=fp32,amp", results_dir=tmp_path)
   _assert_processor_heads_table(out, "| Sequence Length | Batch size | Precision | Throughput (sentences/sec)")
   rows = _table_rows(out, "64")
-  assert [(r[1], r[2]) for r in rows] == [("2", "fp32"), ("2", AMP)]
+  assert [(r[1], r[2], r[4]) for r in rows] == [("2", "fp32", "True"), ("2", AMP, "True")]   # XLA on
   assert all(float(r[3]) > 0 for r in rows)
+  assert "| 64 | 2 | fp32 |" in (tmp_path / "squad_training_benchmark_bert_tiny_gpu_1.log").read_text()
+
+
+@pytest.mark.parametrize("script,args,message", [
+    ("finetune_train_benchmark.sh", ["large", "true", "8", "squad"],
+     "num_gpu='8': the benchmark times one process; use 1"),
+    ("finetune_train_benchmark.sh", ["large", "yes"], "use_xla='yes': expected true or false"),
+    ("finetune_train_benchmark.sh", ["large", "false", "1", "glue"],
+     "task='glue': benchmarking is only supported for squad"),
+])
+def test_finetune_benchmark_refuses_what_it_cannot_do(script, args, message, tmp_path):
+  err = _run_script(script, *args, results_dir=tmp_path, status=2)
+  assert err.strip() == "%s: error: %s" % (script, message)
+  assert not os.listdir(tmp_path)
 
 
 def test_pretraining_benchmark_prints_sentences_and_flops():

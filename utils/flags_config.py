@@ -71,7 +71,8 @@ def define_optimizer_flags(learning_rate, optimizer_type):
   flags.DEFINE_float("learning_rate", learning_rate,
                      "Peak learning rate (used as given: never scaled by worker count).")
   flags.DEFINE_enum("optimizer_type", optimizer_type, ["lamb", "adam"],
-                    "Optimizer: lamb (LAMB; LayerNorm and bias variables get no trust ratio) or adam (Google's AdamW).")
+                    "Optimizer: lamb (LAMB; LayerNorm and bias variables get no trust ratio) or adam (Google's "
+                    "AdamW); any case (NVIDIA's LAMB, ADAM).", case_sensitive=False)
   flags.DEFINE_float("weight_decay_rate", 0.01, "Decoupled weight decay (not on LayerNorm and biases).")
   flags.DEFINE_integer("num_accumulation_steps", 1, "Micro-batches accumulated into one optimizer update.")
   flags.DEFINE_bool("allreduce_post_accumulation", False,

@@ -26,6 +26,7 @@ import dataclasses
 import glob
 import json
 import os
+import socket
 import struct
 import sys
 
@@ -102,6 +103,9 @@ class Runtime(object):
       hvd.init()
       self.hvd = hvd
       self.rank, self.size, self.local_rank = hvd.rank(), hvd.size(), hvd.local_rank()
+      # One line from every rank (the rest of the log is rank 0's): which workers joined the job.
+      print("Horovod rank %d of %d (local rank %d) on %s, pid %d" % (
+          self.rank, self.size, self.local_rank, socket.gethostname(), os.getpid()), flush=True)
     self.is_chief = self.rank == 0
     if config.use_xla and "--tf_xla_cpu_global_jit" not in os.environ.get("TF_XLA_FLAGS", ""):
       # XLA auto-clustering skips CPU ops unless this flag is set before the first session.

