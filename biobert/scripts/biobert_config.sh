@@ -193,7 +193,8 @@ lower-cased data only (lower_case_1_...)"
   if [ "$phase" = 1 ] && [ -z "${INIT_CHECKPOINT+set}" ]; then
     INIT_CHECKPOINT="$(biobert_pretrained_checkpoint "$bert_model")"
   fi
-  if [ "$phase" = 1 ]; then seq=128 pred=20; else seq=${MAX_SEQ_LENGTH_PHASE2:-512} pred=${MAX_PREDICTIONS_PHASE2:-80}; fi
+  seq=128 pred=20
+  if [ "$phase" = 2 ]; then seq=${MAX_SEQ_LENGTH_PHASE2:-512} pred=${MAX_PREDICTIONS_PHASE2:-80}; fi
   pretrain_setup "$seq" "$pred"
   local out="${RESULTS_DIR:-$BIOBERT_ROOT/results}/biobert_phase_$phase"
   echo "PubMed phase $phase: $train_steps updates of $num_gpus x $train_batch_size x $num_accumulation_steps" \
