@@ -49,8 +49,9 @@ def test_short_gad_finetune_fits_its_pairs(minilm_tf_dir, tmp_path):
   assert "40 steps of 16" in result.stdout   # int(64 / 16 * 10)
   metrics = _results(out)
   assert metrics["eval_examples"] == 64 and metrics["global_step"] == 40
-  # Fitting 64 pairs in 40 updates: at least 90% right, beyond the majority class (measured: see the test's
-  # run log); F1 of class 1 follows from tp / fp / fn.
+  # Measured: 63 of the 64 pairs right (accuracy 0.98) at seed 1; the majority class (label 1) is 38 of 64
+  # (0.59). 0.9 leaves room for another seed's or CPU's rounding and is beyond the majority by 0.3. F1 of
+  # class 1 must follow from tp / fp / fn.
   assert metrics["eval_accuracy"] >= 0.9 > majority, (metrics, majority)
   tp, fp, fn = metrics["eval_tp"], metrics["eval_fp"], metrics["eval_fn"]
   assert tp + fn == positives and abs(metrics["eval_f1"] - 2 * tp / (2 * tp + fp + fn)) < 1e-6
