@@ -21,10 +21,12 @@ TASKS=("$@")
 hyper=(--max_seq_length="${SEQ:-128}" --train_batch_size="${BATCH:-32}" --learning_rate="${LR:-5e-5}"
        --num_train_epochs="${EPOCHS:-3.0}" --seed="${SEED:-42}")
 
-# Copies the first $3 sentences (NER: blank-line separated) or rows (RE, header kept) of $1 to $2; all if empty.
+# Copies the first $3 sentences (NER: blank-line separated) or rows (RE; a "sentence<TAB>label" header line kept
+# and not counted) of $1 to $2; all if empty.
 head_of () {
   if [ -z "$3" ]; then cp "$1" "$2"
-  elif [[ "$1" == */chemprot*/* || "$1" == */GAD/* ]]; then head -n "$(( $3 + 1 ))" "$1" > "$2"
+  elif [[ "$1" == */chemprot*/* || "$1" == */GAD/* ]]; then
+    awk -v n="$3" 'NR == 1 && /^sentence\tlabel/ {print; next} {print} ++c >= n {exit}' "$1" > "$2"
   else awk -v n="$3" '{print} NF==0 {if (++c >= n) exit}' "$1" > "$2"; fi
 }
 
@@ -50,7 +52,7 @@ for task in "${TASKS[@]}"; do
   src="$(biobert_data_dir "$TASK_DATA")" data="$OUT_DIR/data/$task" out="$OUT_DIR/ours/$task"
   kind=ner dev=devel.tsv
   [ "$TASK_SCRIPT" = run_re.py ] && kind=re dev=dev.tsv
-  mkdir -p "$data"
+  mkdir -p "$data" "$OUT_DIR/ours"
   head_of "$src/train.tsv" "$data/train.tsv" "${TRAIN_LIMIT:-}"
   head_of "$src/$dev" "$data/$dev" "${EVAL_LIMIT:-}"
   rm -rf "$out"
