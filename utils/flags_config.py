@@ -10,7 +10,8 @@ which makes the shared flags key flags of the script, so that `--help` lists the
 Groups: `define_run_flags` (the loop: output, checkpoints, logging, Horovod, XLA, AMP, seed),
 `define_model_flags` (config, checkpoint, sequence length, vocabulary) and `define_optimizer_flags`.
 Conversions, each taking the parsed flag values: `run_config_from_flags` (which creates --output_dir),
-`bert_config_from_flags` (with the --max_seq_length check), `optimizer_config_from_flags`,
+`bert_config_from_flags` (with the --max_seq_length check), `optimizer_config_from_flags` (and
+`finetune_optimizer_config` for the epochs of a fine-tuning task),
 `checkpoint_to_evaluate`; checks: `require_flags`, `require_file`, `require_output_dir`.
 """
 
@@ -123,6 +124,24 @@ def optimizer_config_from_flags(flag_values, num_train_steps, num_warmup_steps):
       optimizer_type=flag_values.optimizer_type, num_accumulation_steps=flag_values.num_accumulation_steps,
       allreduce_post_accumulation=flag_values.allreduce_post_accumulation,
       init_loss_scale=flag_values.init_loss_scale, weight_decay_rate=flag_values.weight_decay_rate)
+
+
+def finetune_optimizer_config(flag_values, num_examples, workers):
+  """The `training.OptimizerConfig` of a fine-tuning run: --num_train_epochs over `num_examples` training
+  examples in global batches of --train_batch_size x `workers` x --num_accumulation_steps, the first
+  --warmup_proportion of the updates warming up.
+
+  Raises:
+    ValueError: when the examples make no full update.
+  """
+  global_batch = flag_values.train_batch_size * workers * flag_values.num_accumulation_steps
+  num_train_steps = int(num_examples / global_batch * flag_values.num_train_epochs)
+  if num_train_steps < 1:
+    raise ValueError("%d training examples make no full update of --train_batch_size=%d x %d worker(s) x "
+                     "--num_accumulation_steps=%d" % (num_examples, flag_values.train_batch_size, workers,
+                                                       flag_values.num_accumulation_steps))
+  return optimizer_config_from_flags(flag_values, num_train_steps,
+                                     int(num_train_steps * flag_values.warmup_proportion))
 
 
 def checkpoint_to_evaluate(flag_values):

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fine-tunes and evaluates ChemProt relation extraction (micro F1 over CPR:3,4,5,6,9)
+# with run_re.py (--task_name=chemprot), in NVIDIA's positional arguments:
+#
+#   bash biobert/scripts/rel_chemprot.sh [init_checkpoint] [train_batch_size] [learning_rate] \
+#       [cased] [precision] [use_xla] [num_gpu] [seq_length] [bert_model] [eval_batch_size] [epochs]
+#
+#   defaults        the converted MiniLM's checkpoint, 32 5e-5 false fp32 false 1 128 minilm 32 3.0 (a 2-core CPU)
+#   cased           true: --nodo_lower_case          precision   fp16 (--amp) | fp32 | tf32
+#   num_gpu         workers; more than 1 runs under horovodrun (LAUNCHER=mpirun: mpirun) with --horovod
+#   bert_model      minilm | base | large (Google's BERT under data/download, as NVIDIA's), or set BERT_DIR
+# NVIDIA's values:
+#   bash biobert/scripts/rel_chemprot.sh "" $(source biobert/scripts/biobert_config.sh && rel_dgx1_16gpu_fp16)
+#
+# Data: $BIOBERT_DATA_DIR/chemprot-data_treeLSTM (default data/biobert; biobert/scripts/biobert_data_download.sh
+# makes it); --do_predict too when it has test.tsv. Output: $RESULTS_DIR (default results)/<tag>_<date>/.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/biobert_config.sh"
+biobert_args "$0" "$@"
+biobert_finetune run_re.py chemprot chemprot-data_treeLSTM rel_chemprot --do_train
