@@ -15,9 +15,9 @@
 # `bash data/create_datasets_from_start.sh sample`. It shows the pipeline, not learning.
 #
 # cpu_2core_mini_fp32 is the recipe of scripts/pretraining_accuracy.sh, which learns on ~7 MB of real text in
-# 46 minutes on 2 cores of an AVX-512 EPYC (about 90 on an AVX2-only one): BERT-Mini (4 layers, hidden 256), 7200
-# LAMB updates of 16 sequences at 128 tokens (lr 3e-3, 400 warmup), then 800 of 16 at 256 tokens
-# (MAX_SEQ_LENGTH_PHASE2=256, lr 2e-3, 80 warmup).
+# 46 minutes on 2 cores of an AVX-512 EPYC (about 150 on an AVX2-only one; TRAIN_STEPS=4000 halves it):
+# BERT-Mini (4 layers, hidden 256), 7200 LAMB updates of 16 sequences at 128 tokens (lr 3e-3, 400 warmup),
+# then 800 of 16 at 256 tokens (MAX_SEQ_LENGTH_PHASE2=256, lr 2e-3, 80 warmup).
 
 #                           bs1 bs2 eval lr1     lr2    prec  xla   gpus wu1  wu2 steps save acc1 acc2 model
 dgxa100_8gpu_fp16 () { echo 64  16  8    7.5e-4  5e-4   fp16  true  8    2000 200 7820  100  128  256  large; }
