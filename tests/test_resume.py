@@ -26,7 +26,7 @@ TEXTS = (TRAIN_TEXT, os.path.join(SAMPLES, "pretrain_heldout", "chesterton_thurs
          os.path.join(SAMPLES, "pretrain", "sample_text.txt"))
 SEQ, PRED = 64, 10
 SAVE_EVERY = 10
-PROGRESS = re.compile(r"^step (\d+)/")
+PROGRESS = re.compile(r"^(?:\[\d+\]<stdout>:)?step (\d+)/")   # horovodrun prefixes "[rank]<stdout>:"
 
 
 @pytest.fixture(scope="module")
@@ -128,5 +128,40 @@ def _kill_and_resume(cmd_for, tmp_path, last_step, micro_batches_per_step):
 
 
 def test_pretraining_killed_and_resumed_ends_with_the_uninterrupted_weights(data, tmp_path):
-  """Three files, dropout, two micro-batches per update: 40 updates read 640 of the 1,069 records... """
+  """Three files interleaved, dropout, two micro-batches per update (the checkpoint falls between updates)."""
   _kill_and_resume(lambda out: _pretraining_command(data, out, 40, 2), tmp_path, 40, 2)
+
+
+def test_classifier_killed_and_resumed_ends_with_the_uninterrupted_weights(data, tmp_path):
+  """run_classifier.py on the CoLA sample (200 sentences, 25 batches per epoch): two epochs, so the resumed
+  run crosses into the reshuffled second epoch; batches of similar lengths (--trim_padding), the head's dropout."""
+  _kill_and_resume(lambda out: _classifier_command(data["config"], out, 2), tmp_path, 50, 1)
+
+
+@pytest.mark.slow   # three 2-worker jobs: 73 CPU-seconds, more than a minute on 2 cores
+@pytest.mark.horovod
+def test_two_horovod_workers_killed_and_resumed_end_with_the_uninterrupted_weights(data, tmp_path):
+  """horovodrun -np 2 (Gloo), each worker reading its own files: the whole job (launcher and workers) is
+  killed and started again; the final checkpoint holds what both workers' gradients made."""
+  horovodrun = shutil.which("horovodrun") or os.path.join(os.path.dirname(PYTHON), "horovodrun")
+
+  def command(out):
+    return ([horovodrun, "-np", "2", "-H", "localhost:2", "--gloo"] + _pretraining_command(data, out, 30, 1)
+            + ["--horovod"])
+
+  _kill_and_resume(command, tmp_path, 30, 1)
+
+
+def test_a_checkpoint_without_input_position_is_named(data, tmp_path):
+  """A checkpoint from before the input position was saved cannot resume exactly: one line names it."""
+  out = tmp_path / "old"
+  with tf.Graph().as_default():
+    step = tf.compat.v1.train.get_or_create_global_step()
+    with tf.compat.v1.Session() as sess:
+      sess.run(step.initializer)
+      tf.compat.v1.train.Saver([step]).save(sess, str(out / "model.ckpt"), global_step=10)
+  proc = subprocess.run(_pretraining_command(data, str(out), 20, 1), env=ENV, capture_output=True, text=True,
+                        timeout=600)
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert ("run_pretraining.py: error: %s holds no input_position (an older version wrote it)" %
+          (out / "model.ckpt-10")) in proc.stderr
