@@ -608,7 +608,9 @@ def _init_or_resume(runtime):
   config = runtime.config
   resume = tf.train.latest_checkpoint(config.output_dir)
   if config.init_checkpoint and not resume:
-    init_from_checkpoint(config.init_checkpoint, tf1.global_variables(), runtime, config.init_checkpoint_partial)
+    # The input position starts at 0 on new input (e.g. phase 2 from phase 1's checkpoint).
+    model_variables = [v for v in tf1.global_variables() if v.op.name != INPUT_POSITION]
+    init_from_checkpoint(config.init_checkpoint, model_variables, runtime, config.init_checkpoint_partial)
   if resume:
     if INPUT_POSITION not in read_checkpoint_shapes(resume):
       raise ValueError("%s holds no %s (an older version wrote it): resume it with that version, or train "
