@@ -22,6 +22,7 @@ import collections
 import json
 import math
 import re
+import zlib
 
 import tensorflow as tf
 
@@ -164,7 +165,7 @@ class BertModel(object):
   """
 
   def __init__(self, config, is_training, input_ids, input_mask=None, token_type_ids=None,
-               use_one_hot_embeddings=False, scope=None, compute_type=tf.float32):
+               use_one_hot_embeddings=False, scope=None, compute_type=tf.float32, dropout_seed=None):
     """Constructs BertModel.
 
     Args:
@@ -179,6 +180,10 @@ class BertModel(object):
       compute_type: tf.float32, tf.float16 or tf.bfloat16. Variables are always float32; with float16 or
         bfloat16 they are cast on read and the model computes in that type, keeping layer norms, the
         attention softmax and its dropout in float32.
+      dropout_seed: (optional) int32/int64 Tensor of shape [2]. None: TensorFlow's stateful dropout (its
+        masks follow the graph-level seed and the number of runs so far). A seed: stateless dropout, every
+        mask a function of this seed and the layer (see `dropout`), so a training loop that derives the seed
+        from its position can make a step's masks again after a restart.
 
     Raises:
       ValueError: if the config is invalid or an input tensor has an invalid shape.
@@ -216,7 +221,8 @@ class BertModel(object):
             token_type_vocab_size=config.type_vocab_size,
             max_position_embeddings=config.max_position_embeddings,
             initializer_range=config.initializer_range,
-            dropout_prob=config.hidden_dropout_prob)
+            dropout_prob=config.hidden_dropout_prob,
+            dropout_seed=dropout_seed)
         self.embedding_output = tf.cast(self.embedding_output, compute_type)
 
       with tf1.variable_scope("encoder"):
@@ -234,7 +240,8 @@ class BertModel(object):
             hidden_dropout_prob=config.hidden_dropout_prob,
             attention_probs_dropout_prob=config.attention_probs_dropout_prob,
             initializer_range=config.initializer_range,
-            do_return_all_layers=True)
+            do_return_all_layers=True,
+            dropout_seed=dropout_seed)
       # [B, S, D]
       self.sequence_output = self.all_encoder_layers[-1]
 
@@ -345,11 +352,27 @@ def get_assignment_map_from_checkpoint(tvars, init_checkpoint):
   return assignment_map, initialized_variable_names
 
 
-def dropout(input_tensor, dropout_prob):
-  """Dropout with drop probability `dropout_prob` (no-op when it is None or 0)."""
+def dropout(input_tensor, dropout_prob, seed=None):
+  """Dropout with drop probability `dropout_prob` (no-op when it is None or 0).
+
+  Args:
+    input_tensor: float Tensor.
+    dropout_prob: drop probability.
+    seed: (optional) int32/int64 Tensor of shape [2]. None: `tf.nn.dropout` (stateful, from the graph-level
+      seed). Otherwise stateless dropout whose mask is a function of `seed` and of this op's name scope
+      (e.g. "bert/encoder/layer_3/output/dropout/"), so layers sharing one seed get independent masks.
+
+  Returns:
+    Tensor shaped like `input_tensor`.
+  """
   if dropout_prob is None or dropout_prob == 0.0:
     return input_tensor
-  return tf.nn.dropout(input_tensor, rate=dropout_prob)
+  if seed is None:
+    return tf.nn.dropout(input_tensor, rate=dropout_prob)
+  with tf1.name_scope(None, "dropout") as scope:
+    # The scope is unique in the graph and the same in every process building the same graph.
+    layer_seed = tf.random.experimental.stateless_fold_in(seed, zlib.crc32(scope.encode()) & 0x7FFFFFFF)
+    return tf.nn.experimental.stateless_dropout(input_tensor, rate=dropout_prob, seed=layer_seed)
 
 
 def layer_norm(input_tensor, name=None):
@@ -368,9 +391,9 @@ def layer_norm(input_tensor, name=None):
     return tf.cast(out, input_tensor.dtype)
 
 
-def layer_norm_and_dropout(input_tensor, dropout_prob, name=None):
-  """Runs layer normalization followed by dropout."""
-  return dropout(layer_norm(input_tensor, name), dropout_prob)
+def layer_norm_and_dropout(input_tensor, dropout_prob, name=None, seed=None):
+  """Runs layer normalization followed by dropout (`seed` as in `dropout`)."""
+  return dropout(layer_norm(input_tensor, name), dropout_prob, seed)
 
 
 def create_initializer(initializer_range=0.02):
@@ -437,7 +460,7 @@ def embedding_lookup(input_ids, vocab_size, embedding_size=128, initializer_rang
 def embedding_postprocessor(input_tensor, token_type_ids, token_type_vocab_size=16,
                             max_position_embeddings=512, initializer_range=0.02, dropout_prob=0.1,
                             token_type_embedding_name="token_type_embeddings",
-                            position_embedding_name="position_embeddings"):
+                            position_embedding_name="position_embeddings", dropout_seed=None):
   """Adds token-type and position embeddings to word embeddings, then layer norm and dropout.
 
   Args:
@@ -449,6 +472,7 @@ def embedding_postprocessor(input_tensor, token_type_ids, token_type_vocab_size=
     dropout_prob: dropout applied to the output.
     token_type_embedding_name: name of the token-type table.
     position_embedding_name: name of the position table.
+    dropout_seed: (optional) the dropout seed (see `dropout`).
 
   Returns:
     float Tensor of shape [B, S, D].
@@ -464,7 +488,7 @@ def embedding_postprocessor(input_tensor, token_type_ids, token_type_vocab_size=
       initializer=create_initializer(initializer_range))
   position_embeddings = full_position_embeddings[:seq_length]            # [S, D]
   output = output + position_embeddings[tf.newaxis]                       # [B, S, D]
-  return layer_norm_and_dropout(output, dropout_prob)
+  return layer_norm_and_dropout(output, dropout_prob, seed=dropout_seed)
 
 
 def create_attention_mask_from_input_mask(from_tensor, to_mask):
@@ -484,7 +508,7 @@ def create_attention_mask_from_input_mask(from_tensor, to_mask):
 
 def attention_layer(from_tensor, to_tensor, attention_mask=None, num_attention_heads=1,
                     size_per_head=512, attention_probs_dropout_prob=0.0, initializer_range=0.02,
-                    batch_size=None, from_seq_length=None, to_seq_length=None):
+                    batch_size=None, from_seq_length=None, to_seq_length=None, dropout_seed=None):
   """Multi-headed scaled dot-product attention from `from_tensor` to `to_tensor`.
 
   Args:
@@ -496,6 +520,7 @@ def attention_layer(from_tensor, to_tensor, attention_mask=None, num_attention_h
     attention_probs_dropout_prob: dropout of the attention probabilities.
     initializer_range: initializer range of the projections.
     batch_size, from_seq_length, to_seq_length: required when the inputs are 2D.
+    dropout_seed: (optional) the dropout seed (see `dropout`).
 
   Returns:
     float Tensor of shape [B*F, N*H].
@@ -541,7 +566,7 @@ def attention_layer(from_tensor, to_tensor, attention_mask=None, num_attention_h
     adder = (1.0 - tf.cast(attention_mask[:, tf.newaxis], tf.float32)) * -10000.0  # [B, 1, F, T]
     scores += adder
   # Dropout before the cast: random numbers and masks are cheaper in float32 than in 16-bit types on CPUs.
-  probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob)   # [B, N, F, T]
+  probs = dropout(tf.nn.softmax(scores), attention_probs_dropout_prob, dropout_seed)   # [B, N, F, T]
   probs = tf.cast(probs, from_tensor.dtype)
 
   context = tf.matmul(probs, value)                                       # [B, N, F, H]
@@ -552,7 +577,7 @@ def attention_layer(from_tensor, to_tensor, attention_mask=None, num_attention_h
 def transformer_model(input_tensor, attention_mask=None, hidden_size=768, num_hidden_layers=12,
                       num_attention_heads=12, intermediate_size=3072, intermediate_act_fn=gelu,
                       hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
-                      initializer_range=0.02, do_return_all_layers=False):
+                      initializer_range=0.02, do_return_all_layers=False, dropout_seed=None):
   """The Transformer encoder of "Attention is All You Need", as BERT uses it (post layer norm).
 
   Args:
@@ -567,6 +592,7 @@ def transformer_model(input_tensor, attention_mask=None, hidden_size=768, num_hi
     attention_probs_dropout_prob: dropout of the attention probabilities.
     initializer_range: initializer range of all weights.
     do_return_all_layers: return every layer's output rather than the last.
+    dropout_seed: (optional) the dropout seed (see `dropout`).
 
   Returns:
     float Tensor of shape [B, S, D], or a list of them (one per layer).
@@ -596,17 +622,17 @@ def transformer_model(input_tensor, attention_mask=None, hidden_size=768, num_hi
               num_attention_heads=num_attention_heads, size_per_head=size_per_head,
               attention_probs_dropout_prob=attention_probs_dropout_prob,
               initializer_range=initializer_range, batch_size=batch_size,
-              from_seq_length=seq_length, to_seq_length=seq_length)
+              from_seq_length=seq_length, to_seq_length=seq_length, dropout_seed=dropout_seed)
         with tf1.variable_scope("output"):
           attention_output = dense_layer(attention_output, hidden_size, "dense", init)
-          attention_output = dropout(attention_output, hidden_dropout_prob)
+          attention_output = dropout(attention_output, hidden_dropout_prob, dropout_seed)
           attention_output = layer_norm(attention_output + layer_input)  # [B*S, D]
       with tf1.variable_scope("intermediate"):
         intermediate_output = dense_layer(attention_output, intermediate_size, "dense", init,
                                           activation=intermediate_act_fn)  # [B*S, I]
       with tf1.variable_scope("output"):
         layer_output = dense_layer(intermediate_output, hidden_size, "dense", init)
-        layer_output = dropout(layer_output, hidden_dropout_prob)
+        layer_output = dropout(layer_output, hidden_dropout_prob, dropout_seed)
         layer_output = layer_norm(layer_output + attention_output)       # [B*S, D]
       prev_output = layer_output
       all_layer_outputs.append(layer_output)

@@ -62,15 +62,18 @@ def create_model(bert_config, is_training, features, num_labels, is_regression, 
 
   The head reads the pooled [CLS] output (dropout 0.1 in training); its variables are Google's
   `output_weights` [num_labels, hidden] and `output_bias` [num_labels] at the root scope. The encoder computes
-  in `compute_type` (`training.Runtime.compute_type`), the head and the loss in float32.
+  in `compute_type` (`training.Runtime.compute_type`), the head and the loss in float32. In training, every
+  dropout mask follows the micro-batch's seed (`training.DROPOUT_SEED`, see training.training_stream).
 
   Returns:
     (loss, per_example_loss, logits [B, num_labels], predictions): predictions are class probabilities
     [B, num_labels], or the predicted values [B] for regression.
   """
+  dropout_seed = features.get(training.DROPOUT_SEED)
   model = modeling.BertModel(
       config=bert_config, is_training=is_training, input_ids=features["input_ids"],
-      input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type)
+      input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type,
+      dropout_seed=dropout_seed)
   pooled = model.get_pooled_output()                                             # [B, D]
   hidden_size = pooled.shape[-1]
   output_weights = tf1.get_variable(
@@ -78,7 +81,7 @@ def create_model(bert_config, is_training, features, num_labels, is_regression, 
       initializer=modeling.create_initializer(bert_config.initializer_range))
   output_bias = tf1.get_variable("output_bias", [num_labels], initializer=tf1.zeros_initializer())
   if is_training:
-    pooled = modeling.dropout(pooled, 0.1)
+    pooled = modeling.dropout(pooled, 0.1, dropout_seed)
   logits = tf.nn.bias_add(tf.matmul(tf.cast(pooled, tf.float32), output_weights, transpose_b=True),
                           output_bias)                                           # [B, num_labels]
   labels = features["label_ids"]

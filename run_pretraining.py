@@ -119,7 +119,8 @@ def model_fn_builder(bert_config, report_loss, compute_type=tf.float32):
   def model_fn(features, mode):
     model = modeling.BertModel(
         config=bert_config, is_training=(mode == training.TRAIN), input_ids=features["input_ids"],
-        input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type)
+        input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type,
+        dropout_seed=features.get(training.DROPOUT_SEED))
     mlm_loss, mlm_example_loss, mlm_log_probs = modeling.get_masked_lm_output(
         bert_config, model.get_sequence_output(), model.get_embedding_table(),
         features["masked_lm_positions"], features["masked_lm_ids"], features["masked_lm_weights"])

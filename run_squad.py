@@ -101,17 +101,20 @@ def _define_serving_flags():
 
 # ------------------------------------------------------------------------------------------------ model
 
-def create_model(bert_config, is_training, input_ids, input_mask, segment_ids, compute_type=tf.float32):
+def create_model(bert_config, is_training, input_ids, input_mask, segment_ids, compute_type=tf.float32,
+                 dropout_seed=None):
   """BERT with the SQuAD span head: one start and one end logit per token.
 
   The encoder computes in `compute_type` (`training.Runtime.compute_type`), the head in float32: bfloat16's
-  8-bit mantissa would round logits of size 10 by up to 0.03 and tie close answer spans.
+  8-bit mantissa would round logits of size 10 by up to 0.03 and tie close answer spans. `dropout_seed` is
+  the training micro-batch's (`training.DROPOUT_SEED`; see modeling.BertModel).
 
   Returns:
     (start_logits, end_logits), float32 Tensors of shape [B, S].
   """
   model = modeling.BertModel(config=bert_config, is_training=is_training, input_ids=input_ids,
-                             input_mask=input_mask, token_type_ids=segment_ids, compute_type=compute_type)
+                             input_mask=input_mask, token_type_ids=segment_ids, compute_type=compute_type,
+                             dropout_seed=dropout_seed)
   sequence_output = model.get_sequence_output()                               # [B, S, D]
   seq_length, hidden_size = modeling.get_shape_list(sequence_output, expected_rank=3)[1:]
   output_weights = tf1.get_variable(
@@ -132,7 +135,7 @@ def model_fn_builder(bert_config, compute_type=tf.float32):
   def model_fn(features, mode):
     start_logits, end_logits = create_model(
         bert_config, mode == training.TRAIN, features["input_ids"], features["input_mask"],
-        features["segment_ids"], compute_type)
+        features["segment_ids"], compute_type, features.get(training.DROPOUT_SEED))
     if mode == training.PREDICT:
       return training.ModelSpec(predictions={
           "unique_ids": tf.identity(features["unique_ids"], name="unique_ids_out"),

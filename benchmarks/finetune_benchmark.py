@@ -104,14 +104,18 @@ class TimedSession(object):
   """One precision's graph and session for one (batch size, sequence length): `run()` times one training step
   (train) or one inference batch fed through placeholders, as the exported SavedModel serves it."""
 
-  def __init__(self, model_fn, train, batch, windows, config, args, loss_scaling):
+  def __init__(self, model_fn, train, batch, windows, config, args, runtime):
     graph = tf.Graph()
     with graph.as_default():
       if train:
         tf1.set_random_seed(12345)
-        loss = model_fn({k: tf.constant(v[:batch]) for k, v in windows.items()}, training.TRAIN).loss
+        # The windows held in the graph, with each step's dropout seed as training.train gives it.
+        batches = tf.data.Dataset.from_tensors({k: v[:batch] for k, v in windows.items()}).repeat()
+        features = tf1.data.make_one_shot_iterator(
+            training.training_stream(batches, tf.constant(0, tf.int64), runtime)).get_next()
+        loss = model_fn(features, training.TRAIN).loss
         train_op = optimization.create_optimizer(loss, init_lr=5e-5, num_train_steps=1000, num_warmup_steps=100,
-                                                 optimizer_type="adam", amp=loss_scaling).train_op
+                                                 optimizer_type="adam", amp=runtime.loss_scaling).train_op
         self.fetches, self.feed = [train_op, loss], None
       else:
         windows = dict(windows, unique_ids=np.arange(len(windows["input_ids"]), dtype=np.int32))
@@ -206,8 +210,7 @@ def time_setting(model_fns, runtimes, train, batch, windows, args):
   sessions = {}
   for precision, runtime in runtimes.items():
     config = common.session_config(runtime, FLAGS.use_xla, FLAGS.intra_op_threads, FLAGS.inter_op_threads)
-    sessions[precision] = TimedSession(model_fns[precision], train, batch, windows, config, args,
-                                       runtime.loss_scaling)
+    sessions[precision] = TimedSession(model_fns[precision], train, batch, windows, config, args, runtime)
   times = time_in_turns(sessions, train, args)
   for session in sessions.values():
     session.session.close()

@@ -104,7 +104,9 @@ def build_step(bert_config, optimizer_type, input_fn, runtime):
   graph = tf.Graph()
   with graph.as_default():
     tf1.set_random_seed(12345)
-    features = tf1.data.make_one_shot_iterator(input_fn()).get_next()
+    # With each micro-batch's dropout seed, as training.train reads the input.
+    features = tf1.data.make_one_shot_iterator(
+        training.training_stream(input_fn(), tf.constant(0, tf.int64), runtime)).get_next()
     model_fn = run_pretraining.model_fn_builder(bert_config, False, runtime.compute_type)
     loss = model_fn(features, training.TRAIN).loss
     train_op = optimization.create_optimizer(

@@ -171,3 +171,39 @@ def test_sequence_longer_than_position_table_is_refused():
   with tf.Graph().as_default():
     with pytest.raises(ValueError, match="sequence length 5 exceeds max_position_embeddings 4"):
       modeling.BertModel(config, False, tf.zeros([1, 5], tf.int32))
+
+
+def test_seeded_dropout_is_a_function_of_the_seed_and_the_layer():
+  """With a dropout seed, BertModel's masks depend on the seed only (a resumed run makes a step's masks again):
+  two runs with one seed agree, another seed differs; without one, TF's stateful dropout changes every run."""
+  config = modeling.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=32)
+  ids = np.random.default_rng(0).integers(1, 50, size=(2, 8)).astype(np.int32)
+  with tf.Graph().as_default():
+    tf1.set_random_seed(1)
+    seed = tf1.placeholder(tf.int64, [2])
+    seeded = modeling.BertModel(config, True, tf.constant(ids), dropout_seed=seed).get_sequence_output()
+    stateful = modeling.BertModel(config, True, tf.constant(ids)).get_sequence_output()
+    with tf1.Session() as sess:
+      sess.run(tf1.global_variables_initializer())
+      first, stateful_1 = sess.run([seeded, stateful], {seed: [3, 7]})
+      again, stateful_2 = sess.run([seeded, stateful], {seed: [3, 7]})
+      other = sess.run(seeded, {seed: [3, 8]})
+  np.testing.assert_array_equal(first, again)
+  assert not np.array_equal(first, other)
+  assert not np.array_equal(stateful_1, stateful_2)
+
+
+def test_seeded_dropout_layers_draw_independent_masks():
+  """Layers sharing one seed get masks of their own (the seed is folded with the layer's name scope)."""
+  with tf.Graph().as_default():
+    x = tf.ones([64, 64])
+    seed = tf.constant([5, 9], tf.int64)
+    a, b = modeling.dropout(x, 0.5, seed), modeling.dropout(x, 0.5, seed)
+    with tf1.Session() as sess:
+      a, b = sess.run([a, b])
+  kept_a, kept_b = a > 0, b > 0
+  # Independent masks at p = 0.5 agree on Binomial(4096, 0.5) positions: 2048 +- 32 (std), so the bounds are
+  # about 7 std away; one mask used twice would agree on all 4096.
+  assert 1800 < np.sum(kept_a == kept_b) < 2300
+  np.testing.assert_array_equal(a[kept_a], 2.0)   # kept values are scaled by 1 / (1 - p)

@@ -150,7 +150,7 @@ def test_partial_start_logs_what_starts_fresh_and_what_goes_unused(pretrained, t
   loaded = 2 * 16 + 5 + 2 + 7   # 2 layers, embeddings, pooler, masked-LM and next-sentence heads
   assert line.startswith("init_checkpoint %s, partial start: %d variables loaded; 16 initialized fresh: "
                          "bert/encoder/layer_2/attention/self/query/kernel, " % (pretrained["checkpoint"], loaded))
-  assert line.endswith("; 1 checkpoint variables unused: global_step")
+  assert line.endswith("; 2 checkpoint variables unused: global_step, input_position")
 
 
 def test_fine_tuning_graphs_start_from_a_pretraining_checkpoint(pretrained):

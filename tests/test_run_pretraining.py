@@ -144,6 +144,7 @@ def test_phase2_loads_phase1_weights_but_not_optimizer_state(data, tmp_path):
   for n in weights:
     np.testing.assert_array_equal(p2.get_tensor(n), p1.get_tensor(n), err_msg=n)
   assert p1.get_tensor("global_step") == 10 and p2.get_tensor("global_step") == 0
+  assert p1.get_tensor("input_position") == 10 and p2.get_tensor("input_position") == 0   # new input
   assert any(np.abs(p1.get_tensor(n)).max() > 0 for n in slots)
   assert all(np.abs(p2.get_tensor(n)).max() == 0 for n in slots)
 

@@ -1,4 +1,4 @@
-"""SessionRunHooks of the shared training loop: Horovod broadcast and progress/throughput logging."""
+"""SessionRunHooks of the shared training loop: Horovod broadcast, starting the input, progress logging."""
 
 import math
 import time
@@ -27,6 +27,30 @@ class BroadcastGlobalVariablesHook(tf1.train.SessionRunHook):
 
   def after_create_session(self, session, coord):
     session.run(self._op)
+
+
+class StartInputHook(tf1.train.SessionRunHook):
+  """Starts the training input at the position the session holds (restored, or broadcast from rank 0).
+
+  Place it after the broadcast hook: hooks set up the session in order.
+  """
+
+  def __init__(self, start_input, position, log_text):
+    """Args:
+      start_input: the op that starts the input at the value of `position` (an initializable iterator's
+        initializer).
+      position: the variable counting the micro-batches read so far.
+      log_text: function(text) logging a line (on the chief).
+    """
+    self._start_input = start_input
+    self._position = position
+    self._log_text = log_text
+
+  def after_create_session(self, session, coord):
+    skipped = int(session.run(self._position))
+    session.run(self._start_input)
+    if skipped:
+      self._log_text("input: skipping the %d micro-batches read before the checkpoint" % skipped)
 
 
 class ProgressHook(tf1.train.SessionRunHook):

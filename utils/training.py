@@ -14,7 +14,11 @@ the rest, the same way for every task:
   * MonitoredTrainingSession with checkpoints every `save_checkpoints_steps` (TF writes the data and index
     under temporary names and updates the `checkpoint` file last, so a killed run resumes from the last
     complete checkpoint), automatic resume from `output_dir`, progress (loss, learning rate, loss scale,
-    gradient norm) / throughput / ETA logging to stdout, dllogger JSON lines and TensorBoard.
+    gradient norm) / throughput / ETA logging to stdout, dllogger JSON lines and TensorBoard;
+  * exact resume: the training stream is a fixed function of --seed and the rank, the checkpoint holds how
+    many micro-batches were read (`input_position`) and a resumed run skips them; dropout is stateless, its
+    seed a function of --seed and the micro-batch's number (`training_stream`). A run killed and started
+    again ends with the weights of an uninterrupted run.
 
 The loop takes configs (`RunConfig`, `OptimizerConfig`), never flags: utils/flags_config.py defines the shared
 flags and turns them into these configs.
@@ -509,6 +513,49 @@ def _build(model_fn, input_fn, mode, runtime):
   return features, model_fn(features, mode)
 
 
+DROPOUT_SEED = "dropout_seed"       # the feature holding a training micro-batch's dropout seed
+INPUT_POSITION = "input_position"   # the variable counting the micro-batches a worker has read
+
+
+def training_stream(dataset, start, runtime):
+  """The micro-batches of `dataset` from number `start` on, each with its dropout seed.
+
+  A micro-batch's seed (feature `DROPOUT_SEED`, int64 [2]) is [--seed, its number * workers + rank]: the same
+  whenever that micro-batch is read, in an uninterrupted run or after a resume, and different on every worker
+  and for every micro-batch. Model functions pass it to `modeling.BertModel(dropout_seed=...)`.
+
+  Args:
+    dataset: the training batches, a fixed sequence for one --seed and rank (`tfrecord_input_fn`).
+    start: int64 scalar tensor, the micro-batches to skip (read before the checkpoint resumed from).
+    runtime: the `Runtime`.
+
+  Returns:
+    A tf.data.Dataset of feature dicts.
+  """
+  seed, size, rank = runtime.config.seed, runtime.size, runtime.rank
+
+  def with_seed(number, features):
+    features = dict(features)
+    features[DROPOUT_SEED] = tf.stack([tf.constant(seed, tf.int64), number * size + rank])
+    return features
+
+  return dataset.enumerate().skip(start).map(with_seed)
+
+
+def _build_training(model_fn, input_fn, runtime):
+  """The training graph: the features from the input position on (`training_stream`) and the model.
+
+  Returns:
+    (the model's ModelSpec, the int64 input position variable, the op that starts the input at the value
+    the position variable has when it runs).
+  """
+  tf1.set_random_seed(runtime.config.seed)
+  position = tf1.get_variable(INPUT_POSITION, shape=[], dtype=tf.int64, initializer=tf1.zeros_initializer(),
+                              trainable=False)
+  iterator = tf1.data.make_initializable_iterator(training_stream(input_fn(), position.read_value(), runtime))
+  return model_fn(iterator.get_next(), TRAIN), position, iterator.initializer
+
+
 def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
   """Trains until the global step reaches `optimizer_config.num_train_steps`, resuming from the output_dir.
 
@@ -527,9 +574,10 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
   config = runtime.config
   os.makedirs(config.output_dir, exist_ok=True)
   with tf.Graph().as_default():
-    _, spec = _build(model_fn, input_fn, TRAIN, runtime)
+    spec, position, start_input = _build_training(model_fn, input_fn, runtime)
     _init_or_resume(runtime)
     optimizer = _create_optimizer(spec.loss, optimizer_config, runtime)
+    train_op = tf.group(optimizer.train_op, position.assign_add(1))
     scalars = collections.OrderedDict([("loss", spec.loss)])
     scalars.update(spec.scalars)
     scalars["learning_rate"] = optimizer.learning_rate
@@ -545,9 +593,10 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
         config.display_loss_steps, runtime.logger,
         summary_writer=tf1.summary.FileWriterCache.get(config.output_dir) if runtime.is_chief else None,
         checkpoint_every=config.save_checkpoints_steps)
-    all_hooks = _stop_hooks(spec.loss, runtime, optimizer_config.num_train_steps) + [progress] + list(hooks)
+    all_hooks = _start_and_stop_hooks(spec.loss, runtime, optimizer_config.num_train_steps, position,
+                                      start_input) + [progress] + list(hooks)
     with input_errors_named(input_fn, runtime):
-      final = _run_training_session(optimizer.train_op, spec.loss, runtime, all_hooks)
+      final = _run_training_session(train_op, spec.loss, runtime, all_hooks)
   final["global_step"] = (progress.last_step if progress.last_step is not None
                           else optimizer_config.num_train_steps)
   final.update(progress.summary())
@@ -555,12 +604,22 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
 
 
 def _init_or_resume(runtime):
-  """Loads `init_checkpoint` unless the output_dir holds a checkpoint to resume from (which the session does)."""
+  """Loads `init_checkpoint` unless the output_dir holds a checkpoint to resume from (which the session does).
+
+  Raises:
+    ValueError: naming a checkpoint to resume from that lacks the input position (written by an older version).
+  """
   config = runtime.config
   resume = tf.train.latest_checkpoint(config.output_dir)
   if config.init_checkpoint and not resume:
-    init_from_checkpoint(config.init_checkpoint, tf1.global_variables(), runtime, config.init_checkpoint_partial)
+    # The input position starts at 0 on new input (e.g. phase 2 from phase 1's checkpoint).
+    model_variables = [v for v in tf1.global_variables() if v.op.name != INPUT_POSITION]
+    init_from_checkpoint(config.init_checkpoint, model_variables, runtime, config.init_checkpoint_partial)
   if resume:
+    if INPUT_POSITION not in read_checkpoint_shapes(resume):
+      raise ValueError("%s holds no %s (an older version wrote it): resume it with that version, or train "
+                       "into a new --output_dir with --init_checkpoint=%s (its weights; the optimizer state and the "
+                       "step start fresh)" % (resume, INPUT_POSITION, resume))
     runtime.log_text("resuming from %s" % resume)
 
 
@@ -574,13 +633,15 @@ def _create_optimizer(loss, optimizer_config, runtime):
       weight_decay_rate=oc.weight_decay_rate)
 
 
-def _stop_hooks(loss, runtime, num_train_steps):
-  """The hooks that end training (at the last step, or on a NaN loss) and start the workers alike."""
+def _start_and_stop_hooks(loss, runtime, num_train_steps, position, start_input):
+  """The hooks that start the workers alike, each at its input position (`start_input` runs after the
+  broadcast of rank 0's variables), and end training (at the last step, or on a NaN loss)."""
   hooks = [tf1.train.StopAtStepHook(last_step=num_train_steps)]
   if not runtime.loss_scaling:   # with loss scaling a non-finite step is skipped instead
     hooks.append(_NanLossHook(loss))
   if runtime.hvd is not None:
     hooks.append(hooks_lib.BroadcastGlobalVariablesHook(runtime.hvd, 0))
+  hooks.append(hooks_lib.StartInputHook(start_input, position, runtime.log_text))
   return hooks
 
 

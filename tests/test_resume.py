@@ -1,0 +1,167 @@
+"""Exact resume (issue 14): a run killed with SIGKILL at a random step after a checkpoint and started again with
+the same command ends with the weights of an uninterrupted run of the same length, bit for bit (one process or
+two Horovod workers on a CPU). The input position and the dropout streams are what make this hold: without
+them the resumed run reads the data again from the start and draws other dropout masks.
+
+Data: TFRecords made by create_pretraining_data.py from three shipped real texts (three files), and the shipped
+CoLA sample for run_classifier.py; the model is the 2-layer hidden-32 test config with dropout 0.1.
+"""
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import (ROOT, SAMPLES, SUBPROCESS_ENV as ENV, TRAIN_TEXT, VOCAB, make_pretraining_records,
+                      write_tiny_config)
+
+PYTHON = sys.executable
+TEXTS = (TRAIN_TEXT, os.path.join(SAMPLES, "pretrain_heldout", "chesterton_thursday_sample.txt"),
+         os.path.join(SAMPLES, "pretrain", "sample_text.txt"))
+SEQ, PRED = 64, 10
+SAVE_EVERY = 10
+PROGRESS = re.compile(r"^(?:\[\d+\]<stdout>:)?step (\d+)/")   # horovodrun prefixes "[rank]<stdout>:"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+  """Three TFRecord files (one per text) in one directory, and the tiny config with dropout."""
+  root = tmp_path_factory.mktemp("resume")
+  train = root / "train"
+  train.mkdir()
+  for i, text in enumerate(TEXTS):
+    made = make_pretraining_records(text, str(root / ("part%d" % i)), SEQ, PRED, dupe=1)
+    shutil.move(os.path.join(made, "part-0.tfrecord"), str(train / ("part-%d.tfrecord" % i)))
+  return {"train": str(train), "config": write_tiny_config(str(root / "tiny.json"), dropout=0.1)}
+
+
+def _pretraining_command(data, out, steps, accumulation):
+  return [PYTHON, os.path.join(ROOT, "run_pretraining.py"), "--do_train", "--input_files_dir=" + data["train"],
+          "--bert_config_file=" + data["config"], "--output_dir=" + out, "--max_seq_length=%d" % SEQ,
+          "--max_predictions_per_seq=%d" % PRED, "--train_batch_size=8", "--num_train_steps=%d" % steps,
+          "--num_warmup_steps=5", "--learning_rate=1e-3", "--num_accumulation_steps=%d" % accumulation,
+          "--save_checkpoints_steps=%d" % SAVE_EVERY, "--display_loss_steps=1", "--seed=3"]
+
+
+def _classifier_command(config, out, epochs):
+  return [PYTHON, os.path.join(ROOT, "run_classifier.py"), "--do_train", "--task_name=CoLA",
+          "--data_dir=" + os.path.join(SAMPLES, "glue", "CoLA"), "--vocab_file=" + VOCAB,
+          "--bert_config_file=" + config, "--output_dir=" + out, "--max_seq_length=64", "--train_batch_size=8",
+          "--num_train_epochs=%g" % epochs, "--learning_rate=1e-3", "--save_checkpoints_steps=%d" % SAVE_EVERY,
+          "--display_loss_steps=1", "--seed=3"]
+
+
+def _run(cmd, out):
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "stderr.txt"), "a") as err:
+    proc = subprocess.run(cmd, env=ENV, stdout=subprocess.PIPE, stderr=err, text=True, timeout=600)
+  assert proc.returncode == 0, _tail(out)
+  return proc.stdout
+
+
+def _tail(out):
+  with open(os.path.join(out, "stderr.txt")) as f:
+    return f.read()[-3000:]
+
+
+def _kill_at_step(cmd, out, kill_step):
+  """Runs `cmd` until its progress passes `kill_step`, then SIGKILLs it and every process it started.
+
+  Returns:
+    The global step of the newest checkpoint left behind.
+  """
+  import psutil   # a Horovod dependency, installed with it
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "stderr.txt"), "a") as err:
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+      for line in proc.stdout:
+        match = PROGRESS.match(line)
+        if match and int(match.group(1)) >= kill_step:
+          break
+    finally:
+      family = [proc.pid] + [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+      for pid in family:
+        os.kill(pid, signal.SIGKILL)
+      proc.wait()
+  assert proc.returncode == -signal.SIGKILL, _tail(out)
+  return int(tf.train.latest_checkpoint(out).rsplit("-", 1)[1])
+
+
+def _variables(out):
+  reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(out))
+  return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+def _assert_same_weights(resumed_dir, uninterrupted_dir):
+  """Every variable of the two final checkpoints (weights, optimizer slots, step, input position) is equal."""
+  resumed, uninterrupted = _variables(resumed_dir), _variables(uninterrupted_dir)
+  assert resumed.keys() == uninterrupted.keys()
+  diffs = {name: float(np.max(np.abs(resumed[name].astype(np.float64) - uninterrupted[name])))
+           for name in sorted(resumed)}
+  print("max |resumed - uninterrupted| per variable (%d variables):" % len(diffs))
+  for name, diff in diffs.items():
+    print("  %-70s %g" % (name, diff))
+  assert [name for name, diff in diffs.items() if diff != 0] == []
+
+
+def _kill_and_resume(cmd_for, tmp_path, last_step, micro_batches_per_step):
+  """Runs `cmd_for(output_dir)` uninterrupted, and killed at a random step after the first checkpoint and
+  resumed; checks the resume point and the final weights."""
+  _run(cmd_for(str(tmp_path / "uninterrupted")), str(tmp_path / "uninterrupted"))
+  killed = str(tmp_path / "killed")
+  kill_step = random.randint(SAVE_EVERY + 1, last_step - SAVE_EVERY)
+  print("kill after step", kill_step)
+  checkpoint_step = _kill_at_step(cmd_for(killed), killed, kill_step)
+  assert SAVE_EVERY <= checkpoint_step < last_step
+  stdout = _run(cmd_for(killed), killed)
+  assert "resuming from %s" % os.path.join(killed, "model.ckpt-%d" % checkpoint_step) in stdout
+  assert "skipping the %d micro-batches" % (checkpoint_step * micro_batches_per_step) in stdout
+  assert tf.train.latest_checkpoint(killed).endswith("model.ckpt-%d" % last_step)
+  _assert_same_weights(killed, str(tmp_path / "uninterrupted"))
+
+
+def test_pretraining_killed_and_resumed_ends_with_the_uninterrupted_weights(data, tmp_path):
+  """Three files interleaved, dropout, two micro-batches per update (the checkpoint falls between updates)."""
+  _kill_and_resume(lambda out: _pretraining_command(data, out, 40, 2), tmp_path, 40, 2)
+
+
+def test_classifier_killed_and_resumed_ends_with_the_uninterrupted_weights(data, tmp_path):
+  """run_classifier.py on the CoLA sample (200 sentences, 25 batches per epoch): two epochs, so the resumed
+  run crosses into the reshuffled second epoch; batches of similar lengths (--trim_padding), the head's dropout."""
+  _kill_and_resume(lambda out: _classifier_command(data["config"], out, 2), tmp_path, 50, 1)
+
+
+@pytest.mark.slow   # three 2-worker jobs: 73 CPU-seconds, more than a minute on 2 cores
+@pytest.mark.horovod
+def test_two_horovod_workers_killed_and_resumed_end_with_the_uninterrupted_weights(data, tmp_path):
+  """horovodrun -np 2 (Gloo), each worker reading its own files: the whole job (launcher and workers) is
+  killed and started again; the final checkpoint holds what both workers' gradients made."""
+  horovodrun = shutil.which("horovodrun") or os.path.join(os.path.dirname(PYTHON), "horovodrun")
+
+  def command(out):
+    return ([horovodrun, "-np", "2", "-H", "localhost:2", "--gloo"] + _pretraining_command(data, out, 30, 1)
+            + ["--horovod"])
+
+  _kill_and_resume(command, tmp_path, 30, 1)
+
+
+def test_a_checkpoint_without_input_position_is_named(data, tmp_path):
+  """A checkpoint from before the input position was saved cannot resume exactly: one line names it."""
+  out = tmp_path / "old"
+  with tf.Graph().as_default():
+    step = tf.compat.v1.train.get_or_create_global_step()
+    with tf.compat.v1.Session() as sess:
+      sess.run(step.initializer)
+      tf.compat.v1.train.Saver([step]).save(sess, str(out / "model.ckpt"), global_step=10)
+  proc = subprocess.run(_pretraining_command(data, str(out), 20, 1), env=ENV, capture_output=True, text=True,
+                        timeout=600)
+  assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert ("run_pretraining.py: error: %s holds no input_position (an older version wrote it)" %
+          (out / "model.ckpt-10")) in proc.stderr
