@@ -65,14 +65,17 @@ def create_model(bert_config, is_training, features, num_labels, compute_type=tf
 
   The head (dropout 0.1 in training, then `output_weights` [num_labels, hidden] and `output_bias`) scores every
   position; the loss is the mean cross-entropy over the positions with label_mask 1 (first WordPieces). The
-  label features are cut to the (possibly trimmed) length of input_ids.
+  label features are cut to the (possibly trimmed) length of input_ids. In training, every dropout mask follows
+  the micro-batch's seed (`training.DROPOUT_SEED`), so a resumed run repeats the masks.
 
   Returns:
     (loss, per-position loss [B, S] (0 where unlabelled), label_mask [B, S], predicted label ids [B, S]).
   """
+  dropout_seed = features.get(training.DROPOUT_SEED)
   model = modeling.BertModel(
       config=bert_config, is_training=is_training, input_ids=features["input_ids"],
-      input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type)
+      input_mask=features["input_mask"], token_type_ids=features["segment_ids"], compute_type=compute_type,
+      dropout_seed=dropout_seed)
   sequence = tf.cast(model.get_sequence_output(), tf.float32)                    # [B, S, D]
   hidden_size = sequence.shape[-1]
   output_weights = tf1.get_variable(
@@ -80,7 +83,7 @@ def create_model(bert_config, is_training, features, num_labels, compute_type=tf
       initializer=modeling.create_initializer(bert_config.initializer_range))
   output_bias = tf1.get_variable("output_bias", [num_labels], initializer=tf1.zeros_initializer())
   if is_training:
-    sequence = modeling.dropout(sequence, 0.1)
+    sequence = modeling.dropout(sequence, 0.1, dropout_seed)
   logits = tf.nn.bias_add(tf.einsum("bsd,ld->bsl", sequence, output_weights), output_bias)  # [B, S, L]
   length = tf.shape(features["input_ids"])[1]
   labels = features["label_ids"][:, :length]                                     # [B, S]
