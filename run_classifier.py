@@ -177,18 +177,12 @@ def main(_):
 
   if FLAGS.do_train:
     train_examples = read_examples(processor.get_train_examples, FLAGS.data_dir)
-    global_batch = FLAGS.train_batch_size * runtime.size * FLAGS.num_accumulation_steps
-    num_train_steps = int(len(train_examples) / global_batch * FLAGS.num_train_epochs)
-    if num_train_steps < 1:
-      raise ValueError("%d training examples make no full update of --train_batch_size=%d x %d worker(s) x "
-                       "--num_accumulation_steps=%d" % (len(train_examples), FLAGS.train_batch_size,
-                                                         runtime.size, FLAGS.num_accumulation_steps))
+    optimizer = flags_config.finetune_optimizer_config(FLAGS, len(train_examples), runtime.size)
     runtime.log_text("training on %d examples: %d steps of %d x %d worker(s) x %d micro-batch(es)" % (
-        len(train_examples), num_train_steps, FLAGS.train_batch_size, runtime.size, FLAGS.num_accumulation_steps))
+        len(train_examples), optimizer.num_train_steps, FLAGS.train_batch_size, runtime.size,
+        optimizer.num_accumulation_steps))
     # Every worker writes the same file (atomically) and reads its shard of the records.
     input_fn = make_input_fn(train_examples, "train", FLAGS.train_batch_size, True)
-    optimizer = flags_config.optimizer_config_from_flags(FLAGS, num_train_steps,
-                                                         int(num_train_steps * FLAGS.warmup_proportion))
     start = time.time()
     result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
     result["train_time_sec"] = time.time() - start
