@@ -18,6 +18,23 @@ TRAIN_TEXT = os.path.join(SAMPLES, "pretrain", "gutenberg_sample.txt")
 SUBPROCESS_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
 
 
+def run_finetuning(script, task, model_dir, output_dir, data_dir, *args, timeout=1200):
+  """Runs the fine-tuning entry point `script` (e.g. "run_ner.py") on --task_name=`task` with the converted model
+  in `model_dir` (vocab.txt, bert_config.json, bert_model.ckpt); returns the CompletedProcess."""
+  command = [sys.executable, os.path.join(ROOT, script), "--task_name=" + task, "--data_dir=" + str(data_dir),
+             "--vocab_file=" + os.path.join(model_dir, "vocab.txt"),
+             "--bert_config_file=" + os.path.join(model_dir, "bert_config.json"),
+             "--init_checkpoint=" + os.path.join(model_dir, "bert_model.ckpt"),
+             "--output_dir=" + str(output_dir), *args]
+  return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=SUBPROCESS_ENV)
+
+
+def eval_results(output_dir):
+  """The metrics of a run's eval_results.txt ("key = value" lines) as floats."""
+  with open(os.path.join(output_dir, "eval_results.txt")) as f:
+    return {k: float(v) for k, v in (line.strip().split(" = ") for line in f)}
+
+
 def make_pretraining_records(text, out_dir, seq, pred, dupe):
   """Runs create_pretraining_data.py on `text` into `out_dir`/part-0.tfrecord (lower-cased, bert-base-uncased's
   vocabulary); returns `out_dir`."""

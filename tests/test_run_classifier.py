@@ -8,16 +8,14 @@ reach the reference's dev accuracy 0.750 and F1 0.835 (same weights, lr 2e-5, ba
 """
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, eval_results, run_finetuning
 
-SCRIPT = os.path.join(ROOT, "run_classifier.py")
 MRPC = os.path.join(SAMPLES, "glue", "MRPC")
 STSB = os.path.join(SAMPLES, "glue", "STS-B")
 
@@ -33,18 +31,7 @@ def _head(src, dst, rows):
 
 def _run(model_dir, output_dir, data_dir, *args, task="MRPC"):
   """Runs run_classifier.py with the model in `model_dir`; returns the CompletedProcess."""
-  command = [sys.executable, SCRIPT, "--task_name=" + task, "--data_dir=" + str(data_dir),
-             "--vocab_file=" + os.path.join(model_dir, "vocab.txt"),
-             "--bert_config_file=" + os.path.join(model_dir, "bert_config.json"),
-             "--init_checkpoint=" + os.path.join(model_dir, "bert_model.ckpt"),
-             "--output_dir=" + str(output_dir), *args]
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800, env=env)
-
-
-def _results(output_dir):
-  with open(os.path.join(output_dir, "eval_results.txt")) as f:
-    return {k: float(v) for k, v in (line.strip().split(" = ") for line in f)}
+  return run_finetuning("run_classifier.py", task, model_dir, output_dir, data_dir, *args, timeout=1800)
 
 
 def _read_tsv(path):
@@ -80,7 +67,7 @@ def test_short_mrpc_finetune_fits_and_predicts(minilm_tf_dir, tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   assert "40 steps of 16" in result.stdout   # int(64 / 16 * 10)
 
-  metrics = _results(out)
+  metrics = eval_results(out)
   assert metrics["global_step"] == 40 and metrics["eval_examples"] == num_train
   assert metrics["eval_accuracy"] >= 0.95 > majority + 0.3, metrics
   assert metrics["eval_loss"] < 0.2, metrics
@@ -97,7 +84,7 @@ def test_short_mrpc_finetune_fits_and_predicts(minilm_tf_dir, tmp_path):
   os.remove(out / "eval_results.txt")
   again = _run(minilm_tf_dir, out, data, "--do_eval", "--eval_batch_size=64", "--init_checkpoint=")
   assert again.returncode == 0, again.stderr[-3000:]
-  assert _results(out)["eval_accuracy"] == metrics["eval_accuracy"]
+  assert eval_results(out)["eval_accuracy"] == metrics["eval_accuracy"]
 
 
 def test_regression_eval_and_predict_on_real_stsb(minilm_tf_dir, tmp_path):
@@ -110,7 +97,7 @@ def test_regression_eval_and_predict_on_real_stsb(minilm_tf_dir, tmp_path):
   result = _run(minilm_tf_dir, out, data, "--do_eval", "--do_predict", "--eval_batch_size=16",
                 "--predict_batch_size=16", task="STS-B")
   assert result.returncode == 0, result.stderr[-3000:]
-  metrics = _results(out)
+  metrics = eval_results(out)
   assert set(metrics) == {"eval_pearson", "eval_spearman", "eval_loss", "eval_examples", "global_step"}
   assert metrics["eval_examples"] == num_dev
   assert -1.0 <= metrics["eval_pearson"] <= 1.0 and -1.0 <= metrics["eval_spearman"] <= 1.0
@@ -195,5 +182,5 @@ def test_full_mrpc_reaches_hugging_face_reference(minilm_tf_dir, tmp_path):
                 "--train_batch_size=32", "--eval_batch_size=32", "--learning_rate=2e-5",
                 "--num_train_epochs=3", "--warmup_proportion=0.1", "--weight_decay_rate=0.01", "--seed=42")
   assert result.returncode == 0, result.stderr[-3000:]
-  metrics = _results(out)
+  metrics = eval_results(out)
   assert metrics["eval_accuracy"] >= 0.750 and metrics["eval_f1"] >= 0.835, metrics

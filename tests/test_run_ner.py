@@ -7,26 +7,15 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SAMPLES, SUBPROCESS_ENV
+from conftest import ROOT, SAMPLES, eval_results, run_finetuning
 from utils import conlleval
 
-SCRIPT = os.path.join(ROOT, "run_ner.py")
 NCBI = os.path.join(SAMPLES, "biobert", "NCBI-disease")
 CHEM = os.path.join(SAMPLES, "biobert", "BC5CDR-chem")
 
 
 def _run(model_dir, output_dir, data_dir, *args, task="ncbi-disease"):
-  command = [sys.executable, SCRIPT, "--task_name=" + task, "--data_dir=" + str(data_dir),
-             "--vocab_file=" + os.path.join(model_dir, "vocab.txt"),
-             "--bert_config_file=" + os.path.join(model_dir, "bert_config.json"),
-             "--init_checkpoint=" + os.path.join(model_dir, "bert_model.ckpt"),
-             "--output_dir=" + str(output_dir), *args]
-  return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200, env=SUBPROCESS_ENV)
-
-
-def _results(output_dir):
-  with open(os.path.join(output_dir, "eval_results.txt")) as f:
-    return {k: float(v) for k, v in (line.strip().split(" = ") for line in f)}
+  return run_finetuning("run_ner.py", task, model_dir, output_dir, data_dir, *args)
 
 
 def _blocks(path, field=0):
@@ -63,7 +52,7 @@ def test_short_finetune_fits_and_tags_in_the_input_layout(minilm_tf_dir, tmp_pat
   assert "165 steps of 4" in result.stdout   # int(66 windows / 4 * 10)
   assert "test.tsv: 100 sentences, 2519 words, 102 windows of at most 64 pieces" in result.stdout
 
-  metrics = _results(out)
+  metrics = eval_results(out)
   assert metrics["eval_sentences"] == 64 and metrics["eval_tokens"] == 1672 and metrics["eval_windows"] == 66
   # Measured on these 79 mentions: F1 0.94 (seed 1) and 0.99 (seed 2); in batches of 8 (82 updates) seed 2
   # reached only 0.48, hence batches of 4. Tagging every word O scores 0; the untrained head (fresh weights,
@@ -92,7 +81,7 @@ def test_use_fp16_is_nvidias_name_of_amp(minilm_tf_dir, tmp_path):
                 task="bc5cdr")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "--amp=True" in result.stdout and "--amp: " in result.stdout
-  assert _results(tmp_path / "out")["eval_sentences"] == 60
+  assert eval_results(tmp_path / "out")["eval_sentences"] == 60
 
 
 @pytest.mark.parametrize("line, message", [

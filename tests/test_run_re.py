@@ -4,24 +4,13 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, SAMPLES, SUBPROCESS_ENV
+from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, eval_results, run_finetuning
 
-SCRIPT = os.path.join(ROOT, "run_re.py")
 BIOBERT = os.path.join(SAMPLES, "biobert")
 
 
 def _run(model_dir, output_dir, data_dir, task, *args):
-  command = [sys.executable, SCRIPT, "--task_name=" + task, "--data_dir=" + str(data_dir),
-             "--vocab_file=" + os.path.join(model_dir, "vocab.txt"),
-             "--bert_config_file=" + os.path.join(model_dir, "bert_config.json"),
-             "--init_checkpoint=" + os.path.join(model_dir, "bert_model.ckpt"),
-             "--output_dir=" + str(output_dir), *args]
-  return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200, env=SUBPROCESS_ENV)
-
-
-def _results(output_dir):
-  with open(os.path.join(output_dir, "eval_results.txt")) as f:
-    return {k: float(v) for k, v in (line.strip().split(" = ") for line in f)}
+  return run_finetuning("run_re.py", task, model_dir, output_dir, data_dir, *args)
 
 
 def _head(src, dst, rows):
@@ -47,7 +36,7 @@ def test_short_gad_finetune_fits_its_pairs(minilm_tf_dir, tmp_path):
                 "--seed=1")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "40 steps of 16" in result.stdout   # int(64 / 16 * 10)
-  metrics = _results(out)
+  metrics = eval_results(out)
   assert metrics["eval_examples"] == 64 and metrics["global_step"] == 40
   # Measured: 63 of the 64 pairs right (accuracy 0.98) at seed 1; the majority class (label 1) is 38 of 64
   # (0.59). 0.9 leaves room for another seed's or CPU's rounding and is beyond the majority by 0.3. F1 of
@@ -69,7 +58,7 @@ def test_chemprot_eval_and_predict_agree_with_re_eval(minilm_tf_dir, tmp_path):
                 "--eval_batch_size=32", "--predict_batch_size=32")
   assert result.returncode == 0, result.stderr[-3000:]
   assert "--amp=True" in result.stdout
-  metrics = _results(out)
+  metrics = eval_results(out)
   assert metrics["eval_examples"] == 120
   with open(out / "test_results.tsv") as f:
     rows = [line.split("\t") for line in f]
