@@ -172,6 +172,7 @@ pubmed_phase2_dgx1_16gpu_fp16 () { echo 16 2.9e-4 false fp16 true 16 434 4340 12
 biobert_pretrain ()
 {
   local phase="$1" script="$2" values i seq pred
+  local ROOT="$BIOBERT_ROOT"   # the repository, for pretrain_setup and pretrain_phase
   shift 2
   [ $# -le 11 ] || pretrain_usage_error "$script" "$# arguments given, at most 11 expected"
   local defaults=(16 5e-4 false fp32 false 1 10 100 1 50 16)
