@@ -7,8 +7,11 @@
   python data/bertPrep.py --action create_tfrecord_files --dataset wikicorpus_en \
       --max_seq_length 128 --max_predictions_per_seq 20 --vocab_file vocab.txt
 
+The same four actions make PubMed data (--dataset pubmed_baseline, pubmed_daily_update, pubmed_fulltext or
+pubmed_open_access; data/pubmed.py), as data/create_biobert_datasets_from_start.sh runs them.
+
 Layout under the working directory (as NVIDIA's):
-  download/                        downloaded and decompressed files
+  download/                        downloaded and decompressed files (PubMed: download/pubmed/<subset>/)
   extracted/wikicorpus_en/         WikiExtractor output
   formatted_one_article_per_line/  one document per line
   sharded/<dataset>/{training,test}/<dataset>_{training,test}_<i>.txt
@@ -25,6 +28,7 @@ import sys
 from absl import app, flags
 
 import downloader
+import pubmed
 import sharding
 import sources
 import text_formatting
@@ -33,14 +37,16 @@ import tfrecord_creation
 DATA_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(DATA_DIR)
 SAMPLE_TEXT_DIR = os.path.join(DATA_DIR, "samples", "pretrain")
-PRETRAINING_DATASETS = ["wikicorpus_en", "bookscorpus", "books_wiki_en_corpus", "sample_corpus"]
+PRETRAINING_DATASETS = ["wikicorpus_en", "bookscorpus", "books_wiki_en_corpus", "sample_corpus"] + \
+    list(pubmed.SUBSETS)
 DOWNLOAD_DATASETS = ["wikicorpus_en", "bookscorpus", "books_wiki_en_corpus", "squad",
-                     "google_pretrained_weights", "glue"] + sources.GLUE_TASKS + ["all"]
+                     "google_pretrained_weights", "glue"] + sources.GLUE_TASKS + list(pubmed.SUBSETS) + ["all"]
 FORMATTED_NAMES = {
     "wikicorpus_en": "wikicorpus_en_one_article_per_line.txt",
     "bookscorpus": "bookscorpus_one_book_per_line.txt",
     "sample_corpus": "sample_corpus_one_article_per_line.txt",
 }
+FORMATTED_NAMES.update({name: name + "_one_article_per_line.txt" for name in pubmed.SUBSETS})
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("action", None, ["download", "text_formatting", "sharding", "create_tfrecord_files"],
@@ -54,7 +60,9 @@ flags.DEFINE_list("input_files", None,
                   "Comma-separated inputs replacing the default ones: for sharding, one-document-per-line "
                   "files; for text_formatting, book .txt files/directories (bookscorpus), WikiExtractor "
                   "output directories (wikicorpus_en with --skip_wikiextractor 1) or BERT-format .txt files "
-                  "(sample_corpus); for download of bookscorpus, .tar.gz/.zip archives of .txt books.")
+                  "(sample_corpus), PubMed .xml.gz files or PMC .tar.gz packages (pubmed_*); for download of "
+                  "bookscorpus, .tar.gz/.zip archives of .txt books; for download of pubmed_*, the names of the "
+                  "files to fetch from the NCBI folder's listing (default: all of them).")
 flags.DEFINE_integer("n_training_shards", 256, "Number of training shards.")
 flags.DEFINE_integer("n_test_shards", 256, "Number of test shards.")
 flags.DEFINE_float("fraction_test_set", 0.1, "Fraction of the sentences for the test shards.")
@@ -98,6 +106,8 @@ def download(dataset, download_dir, base_urls, input_files):
     sources.download_glue(download_dir, base_urls, sources.GLUE_TASKS + ["diagnostic"])
   elif dataset in sources.GLUE_TASKS:
     sources.download_glue(download_dir, base_urls, [dataset])
+  if dataset in pubmed.SUBSETS:
+    pubmed.download(dataset, download_dir, base_urls, input_files)
 
 
 def run_wikiextractor(xml_path, output_dir, n_processes):
@@ -134,6 +144,9 @@ def text_formatting_action(dataset, dirs, input_files, skip_wikiextractor, n_pro
     text_formatting.format_books(input_files or [os.path.join(dirs["download"], "bookscorpus")], output)
   elif dataset == "sample_corpus":
     text_formatting.format_documents(input_files or [SAMPLE_TEXT_DIR], output)
+  elif dataset in pubmed.SUBSETS:
+    text_formatting.format_pubmed(input_files or [pubmed.subset_dir(dirs["download"], dataset)], output,
+                                  pubmed.SUBSETS[dataset].kind)
   else:
     extracted = os.path.join(dirs["extracted"], "wikicorpus_en")
     if not skip_wikiextractor:

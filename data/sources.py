@@ -12,6 +12,8 @@ Checksums are only the published ones:
     real files).
   * The Wikipedia dump changes with every dump (`latest`): no fixed sum exists; the bz2
     stream's block CRCs are checked while decompressing, and the size against the server's.
+  * PubMed baseline and update files: md5 from the .md5 file NCBI publishes beside each one; PMC
+    open-access packages have none: size against the server's, gzip CRC when read (data/pubmed.py).
 
 Every base URL can be redirected (a mirror, or a local server in tests) with the
 environment variable BERT_PREP_URL_<NAME>, e.g. BERT_PREP_URL_SQUAD=http://127.0.0.1:8000/squad.
@@ -31,6 +33,8 @@ BASE_URLS = {
     "google": "https://storage.googleapis.com/bert_models",
     "glue": "https://dl.fbaipublicfiles.com/glue/data",
     "senteval": "https://dl.fbaipublicfiles.com/senteval/senteval_data",
+    "pubmed": "https://ftp.ncbi.nlm.nih.gov/pubmed",
+    "pmc": "https://ftp.ncbi.nlm.nih.gov/pub/pmc",
 }
 
 # base: key of BASE_URLS; path: appended to the base URL; dest: path under the download dir.

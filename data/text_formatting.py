@@ -5,9 +5,14 @@
   lines are joined with spaces.
 * Books: each plain-text .txt file is one book; its non-empty lines are joined with spaces.
 * Text already in BERT's input format (blank-line-separated documents): one line per document.
+* PubMed: the title and abstract of every MEDLINE article with an abstract; PMC: the title, abstract and body
+  of every open-access article (data/pubmed.py reads the XML).
 """
 
+import collections
 import os
+
+import pubmed
 
 
 def _files_under(paths, suffix=None):
@@ -167,3 +172,35 @@ def format_documents(paths, output_filename):
     raise ValueError("all %d .txt files under %s are empty" % (len(files), ", ".join(paths)))
   print("Wrote %d documents from %d files to %s" % (n, len(files), output_filename))
   return n
+
+
+def format_pubmed(paths, output_filename, kind):
+  """Writes every PubMed (MEDLINE XML) or PMC (JATS packages) article under `paths` as one line.
+
+  Args:
+    paths: files, or directories searched recursively for .xml.gz / .xml (medline) or .tar.gz (jats) files.
+    output_filename: the one-article-per-line file to write.
+    kind: "medline" (PubMed baseline and update files) or "jats" (PMC open-access packages).
+
+  Returns:
+    (articles written, articles skipped for lack of text).
+
+  Raises:
+    ValueError: no input file, no article with text, or a file that cannot be read (named; nothing is
+      written then).
+  """
+  files = _files_under(paths, suffix=(".xml.gz", ".xml") if kind == "medline" else (".tar.gz",))
+  if not files:
+    raise ValueError("no PubMed %s files under %s" % ("XML" if kind == "medline" else "PMC .tar.gz",
+                                                      ", ".join(paths)))
+  read = pubmed.medline_lines if kind == "medline" else pubmed.jats_lines
+  counts = collections.Counter()
+  n = _write_lines((line for name in files for line in read(name, counts)), output_filename)
+  what = "an abstract" if kind == "medline" else "abstract or body text"
+  if n == 0:
+    os.remove(output_filename)
+    raise ValueError("no article with %s in the %d files under %s (%d without)" % (
+        what, len(files), ", ".join(paths), counts["skipped"]))
+  print("Wrote %d articles from %d files to %s; skipped %d articles without %s" % (
+      n, len(files), output_filename, counts["skipped"], what))
+  return n, counts["skipped"]

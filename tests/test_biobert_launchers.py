@@ -128,7 +128,8 @@ def test_benchmarks_print_a_table_of_throughputs(env):
     ("rel_chemprot.sh", [""] * 12, "12 arguments given, at most 11 expected"),
     ("run_biobert_finetuning_inference.sh", ["ner_bc2gm"], "task='ner_bc2gm' is not ner_bc5cdr-chem"),
     ("run_pretraining_pubmed_base_phase_1.sh", [16, "fast"], "learning_rate='fast' is not a valid rate"),
-    ("run_pretraining_pubmed_base_phase_1.sh", [16, 1e-4, "true"], "cased=true"),
+    ("run_pretraining_pubmed_base_phase_1.sh", [16, 1e-4, "true"], "cased=true: the MiniLM is uncased"),
+    ("biobert_data_download.sh", ["wiki"], "'wiki': expected nothing or pubmed"),
 ])
 def test_bad_arguments_print_usage_and_exit_2(env, script, args, message):
   proc = _launch(script, args, env)
@@ -155,6 +156,68 @@ def test_pubmed_phase1_looks_for_pubmed_tfrecords(env):
   proc = _launch("run_pretraining_pubmed_base_phase_1.sh", [], dict(env, BERT_MODEL="tiny"))
   assert proc.returncode != 0
   assert "no TFRecords at seq_len 128 / max_pred 20" in proc.stderr and "pubmed_baseline" in proc.stderr
+  assert "Create them with data/create_biobert_datasets_from_start.sh or set DATA_DIR" in proc.stderr
+
+
+def _pubmed_tfrecord_dirs(data_dir, lower_case):
+  """The phase 1 and 2 pubmed_baseline TFRecord folders (training/ and test/) of one casing, as
+  data/create_biobert_datasets_from_start.sh names them."""
+  for seq, pred in ((128, 20), (512, 80)):
+    folder = os.path.join(data_dir, "tfrecord", "lower_case_%d_seq_len_%d_max_pred_%d_masked_lm_prob_0.15_random_"
+                          "seed_12345_dupe_factor_5_shard_1472_test_split_10" % (lower_case, seq, pred),
+                          "pubmed_baseline")
+    for split in ("training", "test"):
+      os.makedirs(os.path.join(folder, split))
+  return folder.replace("512_max_pred_80", "128_max_pred_20")
+
+
+def test_pubmed_cased_reads_cased_tfrecords_and_googles_cased_bert(env, tmp_path):
+  """cased=true, as NVIDIA's launchers: the lower_case_0 TFRecords, and for base/large the bert_config.json and
+  checkpoint of Google's cased BERT (here BERT_DIR, else data/download/google_pretrained_weights/cased_*)."""
+  data = str(tmp_path / "data")
+  _pubmed_tfrecord_dirs(data, 1)
+  cased = _pubmed_tfrecord_dirs(data, 0)
+  (tmp_path / "bin" / "python").write_text(FAKE_PYTHON + 'touch "$d/eval_results.txt"\n')   # as run_pretraining.py
+  env = dict(env, DATA_DIR=data, BERT_MODEL="base")
+  proc = _launch("run_pretraining_pubmed_base_phase_1.sh", [8, 1e-4, "true"], env)
+  assert proc.returncode == 0, proc.stderr
+  argv = _argv(env)
+  for flag in ["--input_files_dir=%s/training" % cased, "--eval_files_dir=%s/test" % cased,
+               "--bert_config_file=%s/bert_config.json" % env["BERT_DIR"],
+               "--init_checkpoint=%s/bert_model.ckpt" % env["BERT_DIR"], "--max_seq_length=128"]:
+    assert flag in argv, (flag, argv)
+  proc = _launch("run_pretraining_pubmed_base_phase_2.sh", ["/p1/model.ckpt-9", 2, 1e-4, "true"], env)
+  assert proc.returncode == 0, proc.stderr
+  assert "--input_files_dir=%s/training" % cased.replace("128_max_pred_20", "512_max_pred_80") in _argv(env)
+  assert "--init_checkpoint=/p1/model.ckpt-9" in _argv(env)
+  del env["BERT_DIR"]
+  proc = _launch("run_pretraining_pubmed_base_phase_1.sh", [8, 1e-4, "true"], env)
+  assert "google_pretrained_weights/cased_L-12_H-768_A-12/bert_config.json missing" in proc.stderr
+
+
+def test_biobert_data_download_pubmed_runs_nvidias_pubmed_steps(env, tmp_path):
+  """`biobert_data_download.sh pubmed`: the fine-tuning data, then data/create_biobert_datasets_from_start.sh
+  (a recording interpreter stands in for data/biobert_data.py and bertPrep.py)."""
+  log = tmp_path / "calls"
+  (tmp_path / "bin" / "python").write_text('#!/bin/sh\necho "$@" >> "%s"\n' % log)
+  work = tmp_path / "work"
+  (work / "tfrecord" / "x" / "pubmed_baseline").mkdir(parents=True)
+  proc = _launch("biobert_data_download.sh", ["pubmed"], dict(env, BERT_PREP_WORKING_DIR=str(work)))
+  assert proc.returncode == 0, proc.stderr
+  calls = [line.split() for line in log.read_text().splitlines()]
+  assert calls[0][0] == os.path.join(ROOT, "data", "biobert_data.py")
+  steps = [(c[c.index("--action") + 1], c[c.index("--dataset") + 1]) for c in calls[1:]]
+  assert steps == [("download", "pubmed_baseline"), ("download", "google_pretrained_weights"),
+                   ("text_formatting", "pubmed_baseline"), ("sharding", "pubmed_baseline")] + \
+      [("create_tfrecord_files", "pubmed_baseline")] * 4
+  weights = os.path.join(str(work), "download", "google_pretrained_weights")
+  assert [(c[c.index("--max_seq_length") + 1], c[c.index("--do_lower_case") + 1], c[c.index("--vocab_file") + 1])
+          for c in calls[5:]] == [
+              ("128", "1", weights + "/uncased_L-12_H-768_A-12/vocab.txt"),
+              ("512", "1", weights + "/uncased_L-12_H-768_A-12/vocab.txt"),
+              ("128", "0", weights + "/cased_L-12_H-768_A-12/vocab.txt"),
+              ("512", "0", weights + "/cased_L-12_H-768_A-12/vocab.txt")]
+  assert all(c[c.index("--n_training_shards") + 1] == "1472" for c in calls[4:])
 
 
 def test_data_script_splits_gad_and_names_missing_files(tmp_path):

@@ -168,10 +168,14 @@ pubmed_phase2_dgx1_16gpu_fp16 () { echo 16 2.9e-4 false fp16 true 16 434 4340 12
 # MAX_PREDICTIONS_PHASE2) with LAMB on $DATA_DIR's TFRecords of DATASET (default pubmed_baseline), the 11
 # arguments after the script name (defaults: the 2-core CPU's, MiniLM continued for 100 updates), into
 # $RESULTS_DIR/biobert_phase_$1, from INIT_CHECKPOINT (phase 1's default: biobert_pretrained_checkpoint).
+# cased, as in NVIDIA's launchers: false reads the lower_case_1_... TFRecords (uncased vocabulary), true the
+# lower_case_0_... ones (cased vocabulary; data/create_biobert_datasets_from_start.sh makes both) and takes
+# Google's cased BERT (bert_config.json and checkpoint) for base and large; the MiniLM is uncased only.
 #   biobert_pretrain PHASE SCRIPT ARGS...
 biobert_pretrain ()
 {
-  local phase="$1" script="$2" values i seq pred
+  local phase="$1" script="$2" values i seq pred lower_case=1
+  local ROOT="$BIOBERT_ROOT"   # the repository, for pretrain_setup and pretrain_phase
   shift 2
   [ $# -le 11 ] || pretrain_usage_error "$script" "$# arguments given, at most 11 expected"
   local defaults=(16 5e-4 false fp32 false 1 10 100 1 50 16)
@@ -185,17 +189,23 @@ biobert_pretrain ()
     steps warmup_steps "$warmup_steps" count train_steps "$train_steps" \
     count num_accumulation_steps "$num_accumulation_steps" count save_checkpoints_steps "$save_checkpoints_steps" \
     count eval_batch_size "$eval_batch_size"
-  [ "$cased" = false ] || pretrain_usage_error "$script" "cased=true: the TFRecord folders are found for \
-lower-cased data only (lower_case_1_...)"
   bert_model="${BERT_MODEL:-minilm}"
   pretrain_check "$script" model BERT_MODEL "$bert_model"
+  if [ "$cased" = true ]; then
+    lower_case=0
+    case "$bert_model" in
+      minilm) pretrain_usage_error "$script" "cased=true: the MiniLM is uncased; use BERT_MODEL=base or large \
+(Google's cased BERT) or a model trained from scratch (tiny, mini)" ;;
+      base|large) export BERT_CONFIG="${BERT_CONFIG:-$(biobert_bert_dir "$bert_model" true "")/bert_config.json}" ;;
+    esac
+  fi
   export DATASET="${DATASET:-pubmed_baseline}"
   if [ "$phase" = 1 ] && [ -z "${INIT_CHECKPOINT+set}" ]; then
-    INIT_CHECKPOINT="$(biobert_pretrained_checkpoint "$bert_model")"
+    INIT_CHECKPOINT="$(biobert_pretrained_checkpoint "$bert_model" "$cased")"
   fi
   seq=128 pred=20
   if [ "$phase" = 2 ]; then seq=${MAX_SEQ_LENGTH_PHASE2:-512} pred=${MAX_PREDICTIONS_PHASE2:-80}; fi
-  pretrain_setup "$seq" "$pred"
+  pretrain_setup "$seq" "$pred" "$lower_case"
   local out="${RESULTS_DIR:-$BIOBERT_ROOT/results}/biobert_phase_$phase"
   echo "PubMed phase $phase: $train_steps updates of $num_gpus x $train_batch_size x $num_accumulation_steps" \
        "sequences of $seq tokens from $DATA, model $CONFIG, init ${INIT_CHECKPOINT:-none}"
@@ -204,12 +214,13 @@ lower-cased data only (lower_case_1_...)"
     "${INIT_FLAGS[@]}"
 }
 
-# Prints the pretrained checkpoint phase 1 continues by default for a bert_model: the converted MiniLM's for
-# minilm, Google's BERT (biobert_bert_dir) for base and large, nothing (from scratch) for the others.
+# Prints the pretrained checkpoint phase 1 continues by default for a bert_model and cased: the converted
+# MiniLM's for minilm, Google's BERT (biobert_bert_dir) for base and large, nothing (from scratch) for the others.
+#   biobert_pretrained_checkpoint MODEL CASED
 biobert_pretrained_checkpoint ()
 {
   case "$1" in
     minilm) echo "$(minilm_dir "$(bert_python)")/bert_model.ckpt" ;;
-    base|large) echo "$(biobert_bert_dir "$1" false "")/bert_model.ckpt" ;;
+    base|large) echo "$(biobert_bert_dir "$1" "$2" "")/bert_model.ckpt" ;;
   esac
 }

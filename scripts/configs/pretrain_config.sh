@@ -109,9 +109,10 @@ pretrain_bert_config ()
   echo "$config"
 }
 
-# Prints the TFRecord dataset folder (holding training/ and test/) for sequence length $1 and $2 masked
-# positions, in NVIDIA's layout (as data/create_datasets_from_start.sh writes it):
-#   $DATA_DIR/tfrecord/lower_case_1_seq_len_<$1>_max_pred_<$2>_masked_lm_prob_0.15_random_seed_12345_
+# Prints the TFRecord dataset folder (holding training/ and test/) for sequence length $1, $2 masked positions
+# and lower_case $3 (1, the default: uncased; 0: cased), in NVIDIA's layout (as data/create_datasets_from_start.sh
+# and create_biobert_datasets_from_start.sh write it):
+#   $DATA_DIR/tfrecord/lower_case_<$3>_seq_len_<$1>_max_pred_<$2>_masked_lm_prob_0.15_random_seed_12345_
 #       dupe_factor_5_<$TFRECORD_SHARDS>/<$DATASET>
 # DATA_DIR defaults to the repository's data/; DATASET to the first present of books_wiki_en_corpus,
 # wikicorpus_en and sample_corpus; TFRECORD_SHARDS (e.g. shard_1472_test_split_10) to the one variant
@@ -120,7 +121,7 @@ pretrain_data_dir ()
 (
   shopt -s nullglob
   local data="${DATA_DIR:-$ROOT/data}" ds
-  local prefix="$data/tfrecord/lower_case_1_seq_len_$1_max_pred_$2_masked_lm_prob_0.15_random_seed_12345"
+  local prefix="$data/tfrecord/lower_case_${3:-1}_seq_len_$1_max_pred_$2_masked_lm_prob_0.15_random_seed_12345"
   prefix+="_dupe_factor_5_"
   local shards="${TFRECORD_SHARDS:-shard_*_test_split_*}"
   for ds in ${DATASET:-books_wiki_en_corpus wikicorpus_en sample_corpus}; do
@@ -135,7 +136,9 @@ pretrain_data_dir ()
     fi
   done
   echo "Error! no TFRecords at seq_len $1 / max_pred $2: looked for $prefix$shards/{${DATASET:-books_wiki_en_corpus,wikicorpus_en,sample_corpus}}/training." >&2
-  echo "Create them with data/create_datasets_from_start.sh (\`sample\` for the small shipped text) or set DATA_DIR." >&2
+  local maker="data/create_datasets_from_start.sh (\`sample\` for the small shipped text)"
+  [[ "${DATASET:-}" != pubmed_* ]] || maker=data/create_biobert_datasets_from_start.sh
+  echo "Create them with $maker or set DATA_DIR." >&2
   exit 1
 )
 
@@ -175,12 +178,12 @@ pretrain_precision_flags ()
 }
 
 # Sets what every pretraining launcher needs before pretrain_phase: DATA (pretrain_data_dir for sequence length
-# $1 and $2 masked positions), CONFIG (for $bert_model), PY, LAUNCH and HOROVOD_FLAG (for $num_gpus),
-# PRECISION_FLAGS (for $precision and $use_xla) and INIT_FLAGS (--init_checkpoint=$INIT_CHECKPOINT when that is
-# set). Needs ROOT.
+# $1, $2 masked positions and lower_case $3, default 1), CONFIG (for $bert_model), PY, LAUNCH and HOROVOD_FLAG
+# (for $num_gpus), PRECISION_FLAGS (for $precision and $use_xla) and INIT_FLAGS
+# (--init_checkpoint=$INIT_CHECKPOINT when that is set). Needs ROOT.
 pretrain_setup ()
 {
-  DATA="$(pretrain_data_dir "$1" "$2")"
+  DATA="$(pretrain_data_dir "$1" "$2" "${3:-1}")"
   CONFIG="$(pretrain_bert_config "$bert_model")"
   pretrain_launcher "$num_gpus"
   pretrain_precision_flags "$precision" "$use_xla"
