@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Does pretraining help downstream? Fine-tunes a pretrained checkpoint and the same config from random
 # initialisation with run_classifier.py, with the same hyperparameters and seeds, and prints a table:
-#   SST-2  train on the first 8000 rows of the public train.tsv, evaluate on those of its last 2000 rows whose
-#          phrase does not occur inside a training row (utils/sst2_slices.py: SST-2's rows are phrases of review
-#          sentences, and a phrase inside a training phrase is not held out);
+#   SST-2  train on the first SST2_TRAIN_ROWS (default 8000) rows of the public train.tsv, evaluate on those of
+#          its last 2000 rows whose phrase does not occur inside a training row (utils/sst2_slices.py: SST-2's
+#          rows are phrases of review sentences, and a phrase inside a training phrase is not held out);
 #   CoLA   the full train.tsv, evaluated on dev.tsv (Matthews correlation).
 #
 #   bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG
 #
 # Environment: TASKS (default "sst2 cola"; also mrpc), SEEDS (default "1 2"), LR (5e-5), BATCH (32),
-# EPOCHS (3), BERT_SHARED_DATA (default /work/shared/data; GLUE in $BERT_SHARED_DATA/glue), PYTHON.
+# EPOCHS (3), SST2_TRAIN_ROWS (8000: the SST-2 training slice), BERT_SHARED_DATA (default /work/shared/data;
+# GLUE in $BERT_SHARED_DATA/glue), PYTHON.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG}"
@@ -19,7 +20,9 @@ CHECKPOINT="${2:?missing CHECKPOINT}" CONFIG="${3:?missing BERT_CONFIG}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 GLUE="${BERT_SHARED_DATA:-/work/shared/data}/glue"
 VOCAB="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt"
-LR="${LR:-5e-5}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}"
+LR="${LR:-5e-5}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}" SST2_TRAIN_ROWS="${SST2_TRAIN_ROWS:-8000}"
+[[ "$SST2_TRAIN_ROWS" =~ ^[1-9][0-9]*$ ]] \
+  || { echo "error: SST2_TRAIN_ROWS=$SST2_TRAIN_ROWS is not a positive row count" >&2; exit 2; }
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
 mkdir -p "$OUT"
 
@@ -32,8 +35,8 @@ for t in ${TASKS:-sst2 cola}; do
   [ -f "$source_dir/train.tsv" ] || { echo "error: $source_dir/train.tsv not found (set BERT_SHARED_DATA)" >&2; exit 2; }
 done
 if [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$OUT/data/SST-2/dev.tsv" ]; then
-  (cd "$ROOT" && "$PY" -m utils.sst2_slices "$GLUE/SST-2/train.tsv" "$OUT/data/SST-2" --train_rows=8000 \
-     --heldout_rows=2000)
+  (cd "$ROOT" && "$PY" -m utils.sst2_slices "$GLUE/SST-2/train.tsv" "$OUT/data/SST-2" \
+     --train_rows="$SST2_TRAIN_ROWS" --heldout_rows=2000)
 fi
 
 finetune () {  # task_name data_dir seed out [--init_checkpoint=...]

@@ -1,4 +1,5 @@
 """utils/sst2_slices.py: the held-back SST-2 slice keeps no phrase that occurs inside a training phrase."""
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,15 @@ def test_cli_writes_both_files_and_names_a_bad_header(tmp_path):
                        env=SUBPROCESS_ENV, capture_output=True, text=True)
   assert run.returncode == 2
   assert run.stderr.strip() == "error: %s: line 1: expected the header 'sentence<TAB>label'" % bad
+
+
+@pytest.mark.parametrize("rows", ["0", "2k"])
+def test_downstream_script_names_a_bad_training_slice(tmp_path, rows):
+  checkpoint, config = tmp_path / "model.ckpt-1", tmp_path / "bert_config.json"
+  (tmp_path / "model.ckpt-1.index").write_text("")
+  config.write_text("{}")
+  run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_downstream.sh"), str(tmp_path / "out"),
+                        str(checkpoint), str(config)], env=dict(SUBPROCESS_ENV, SST2_TRAIN_ROWS=rows),
+                       capture_output=True, text=True)
+  assert run.returncode == 2
+  assert run.stderr.strip() == "error: SST2_TRAIN_ROWS=%s is not a positive row count" % rows
