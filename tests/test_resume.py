@@ -4,7 +4,8 @@ two Horovod workers on a CPU). The input position and the dropout streams are wh
 them the resumed run reads the data again from the start and draws other dropout masks.
 
 Data: TFRecords made by create_pretraining_data.py from three shipped real texts (three files), and the shipped
-CoLA sample for run_classifier.py; the model is the 2-layer hidden-32 test config with dropout 0.1.
+samples for the fine-tuning scripts (CoLA for run_classifier.py, SQuAD v1.1 for run_squad.py, NCBI-disease for
+run_ner.py, ChemProt for run_re.py); the model is the 2-layer hidden-32 test config with dropout 0.1.
 """
 import os
 import random
@@ -26,11 +27,18 @@ TEXTS = (TRAIN_TEXT, os.path.join(SAMPLES, "pretrain_heldout", "chesterton_thurs
          os.path.join(SAMPLES, "pretrain", "sample_text.txt"))
 SEQ, PRED = 64, 10
 SAVE_EVERY = 10
+SQUAD_TRAIN = "train-v1.1.3articles.reconstructed.json"
 PROGRESS = re.compile(r"^(?:\[\d+\]<stdout>:)?step (\d+)/")   # horovodrun prefixes "[rank]<stdout>:"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def config(tmp_path_factory):
+  """The tiny config with dropout."""
+  return write_tiny_config(str(tmp_path_factory.mktemp("config") / "tiny.json"), dropout=0.1)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, config):
   """Three TFRecord files (one per text) in one directory, and the tiny config with dropout."""
   root = tmp_path_factory.mktemp("resume")
   train = root / "train"
@@ -38,7 +46,7 @@ def data(tmp_path_factory):
   for i, text in enumerate(TEXTS):
     made = make_pretraining_records(text, str(root / ("part%d" % i)), SEQ, PRED, dupe=1)
     shutil.move(os.path.join(made, "part-0.tfrecord"), str(train / ("part-%d.tfrecord" % i)))
-  return {"train": str(train), "config": write_tiny_config(str(root / "tiny.json"), dropout=0.1)}
+  return {"train": str(train), "config": config}
 
 
 def _pretraining_command(data, out, steps, accumulation):
@@ -49,12 +57,16 @@ def _pretraining_command(data, out, steps, accumulation):
           "--save_checkpoints_steps=%d" % SAVE_EVERY, "--display_loss_steps=1", "--seed=3"]
 
 
+def _finetuning_command(script, config, out, epochs, *args):
+  """`script` --do_train from scratch on the tiny config, batches of 8, a checkpoint every SAVE_EVERY updates."""
+  return [PYTHON, os.path.join(ROOT, script), "--do_train", "--vocab_file=" + VOCAB, "--bert_config_file=" + config,
+          "--output_dir=" + out, "--train_batch_size=8", "--num_train_epochs=%g" % epochs, "--learning_rate=1e-3",
+          "--save_checkpoints_steps=%d" % SAVE_EVERY, "--display_loss_steps=1", "--seed=3", *args]
+
+
 def _classifier_command(config, out, epochs):
-  return [PYTHON, os.path.join(ROOT, "run_classifier.py"), "--do_train", "--task_name=CoLA",
-          "--data_dir=" + os.path.join(SAMPLES, "glue", "CoLA"), "--vocab_file=" + VOCAB,
-          "--bert_config_file=" + config, "--output_dir=" + out, "--max_seq_length=64", "--train_batch_size=8",
-          "--num_train_epochs=%g" % epochs, "--learning_rate=1e-3", "--save_checkpoints_steps=%d" % SAVE_EVERY,
-          "--display_loss_steps=1", "--seed=3"]
+  return _finetuning_command("run_classifier.py", config, out, epochs, "--task_name=CoLA",
+                             "--data_dir=" + os.path.join(SAMPLES, "glue", "CoLA"), "--max_seq_length=64")
 
 
 def _run(cmd, out):
@@ -113,8 +125,10 @@ def _assert_same_weights(resumed_dir, uninterrupted_dir):
 
 def _kill_and_resume(cmd_for, tmp_path, last_step, micro_batches_per_step):
   """Runs `cmd_for(output_dir)` uninterrupted, and killed at a random step after the first checkpoint and
-  resumed; checks the resume point and the final weights."""
+  resumed; checks the resume point and the final weights. `last_step` None: the uninterrupted run's."""
   _run(cmd_for(str(tmp_path / "uninterrupted")), str(tmp_path / "uninterrupted"))
+  if last_step is None:
+    last_step = int(tf.train.latest_checkpoint(str(tmp_path / "uninterrupted")).rsplit("-", 1)[1])
   killed = str(tmp_path / "killed")
   kill_step = random.randint(SAVE_EVERY + 1, last_step - SAVE_EVERY)
   print("kill after step", kill_step)
@@ -132,10 +146,38 @@ def test_pretraining_killed_and_resumed_ends_with_the_uninterrupted_weights(data
   _kill_and_resume(lambda out: _pretraining_command(data, out, 40, 2), tmp_path, 40, 2)
 
 
-def test_classifier_killed_and_resumed_ends_with_the_uninterrupted_weights(data, tmp_path):
+def test_classifier_killed_and_resumed_ends_with_the_uninterrupted_weights(config, tmp_path):
   """run_classifier.py on the CoLA sample (200 sentences, 25 batches per epoch): two epochs, so the resumed
   run crosses into the reshuffled second epoch; batches of similar lengths (--trim_padding), the head's dropout."""
-  _kill_and_resume(lambda out: _classifier_command(data["config"], out, 2), tmp_path, 50, 1)
+  _kill_and_resume(lambda out: _classifier_command(config, out, 2), tmp_path, 50, 1)
+
+
+def test_squad_killed_and_resumed_ends_with_the_uninterrupted_weights(config, tmp_path):
+  """run_squad.py on the SQuAD v1.1 training sample (302 questions, 676 windows of 128 tokens): 3/4 of an epoch
+  in 31 updates of two micro-batches, windows of similar lengths batched together (--trim_padding)."""
+  def command(out):
+    return _finetuning_command(
+        "run_squad.py", config, out, 0.75, "--train_file=" + os.path.join(SAMPLES, "squad", SQUAD_TRAIN),
+        "--max_seq_length=128", "--doc_stride=64", "--max_query_length=32", "--num_accumulation_steps=2")
+
+  _kill_and_resume(command, tmp_path, 31, 2)
+
+
+def test_ner_killed_and_resumed_ends_with_the_uninterrupted_weights(config, tmp_path):
+  """run_ner.py on the NCBI-disease training sample (200 sentences in windows of 64 pieces): 1.5 epochs, so the
+  resumed run may cross into the reshuffled second epoch; the token head's dropout."""
+  data_dir = os.path.join(SAMPLES, "biobert", "NCBI-disease")
+  _kill_and_resume(lambda out: _finetuning_command(
+      "run_ner.py", config, out, 1.5, "--task_name=ncbi-disease", "--data_dir=" + data_dir, "--max_seq_length=64"),
+      tmp_path, None, 1)
+
+
+def test_re_killed_and_resumed_ends_with_the_uninterrupted_weights(config, tmp_path):
+  """run_re.py on the ChemProt training sample (200 sentences with entity markers): 1.5 epochs."""
+  data_dir = os.path.join(SAMPLES, "biobert", "chemprot")
+  _kill_and_resume(lambda out: _finetuning_command(
+      "run_re.py", config, out, 1.5, "--task_name=chemprot", "--data_dir=" + data_dir, "--max_seq_length=64"),
+      tmp_path, None, 1)
 
 
 @pytest.mark.slow   # three 2-worker jobs: 73 CPU-seconds, more than a minute on 2 cores
