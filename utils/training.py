@@ -592,7 +592,7 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
         scalars, tf1.train.get_global_step(), batch_size * runtime.size, optimizer_config.num_train_steps,
         config.display_loss_steps, runtime.logger,
         summary_writer=tf1.summary.FileWriterCache.get(config.output_dir) if runtime.is_chief else None,
-        checkpoint_every=config.save_checkpoints_steps)
+        checkpoint_every=config.save_checkpoints_steps, runs_per_step=optimizer_config.num_accumulation_steps)
     all_hooks = _start_and_stop_hooks(spec.loss, runtime, optimizer_config.num_train_steps, position,
                                       start_input) + [progress] + list(hooks)
     with input_errors_named(input_fn, runtime):
