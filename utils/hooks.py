@@ -59,11 +59,12 @@ class ProgressHook(tf1.train.SessionRunHook):
   Throughput counts sentences per second over the micro-batch runs since the last report, leaving out the
   first `warmup_runs` runs (graph optimisation, XLA compilation) and runs that saved a checkpoint. It is
   logged to stdout and the dllogger file and written as TensorBoard summaries; the final average goes to
-  `summary()`.
+  `summary()`. The ETA is the global steps left times `runs_per_step` runs of the mean time of a run since
+  the last report, so it holds in a resumed run too, whose global step did not start at 0.
   """
 
   def __init__(self, scalars, global_step, sentences_per_run, num_train_steps, every_n_steps, logger,
-               summary_writer=None, warmup_runs=5, checkpoint_every=None):
+               summary_writer=None, warmup_runs=5, checkpoint_every=None, runs_per_step=1):
     """Args:
       scalars: dict name -> scalar tensor (loss, learning rate, loss scale, gradient norm, ...).
       global_step: the global step tensor.
@@ -74,6 +75,7 @@ class ProgressHook(tf1.train.SessionRunHook):
       summary_writer: (optional) a tf.compat.v1.summary.FileWriter for throughput summaries.
       warmup_runs: runs left out of throughput.
       checkpoint_every: checkpoint interval in global steps; runs ending on such a step are left out.
+      runs_per_step: session runs (micro-batches) per global step (the accumulation steps), for the ETA.
     """
     self._scalars = dict(scalars)
     self._global_step = global_step
@@ -84,6 +86,7 @@ class ProgressHook(tf1.train.SessionRunHook):
     self._writer = summary_writer
     self._warmup_runs = warmup_runs
     self._checkpoint_every = checkpoint_every
+    self._runs_per_step = runs_per_step
     self._runs = 0
     self.last_step = None
     self._last_reported = None
@@ -121,8 +124,7 @@ class ProgressHook(tf1.train.SessionRunHook):
     if self._window_runs:
       rate = self._window_runs * self._sentences_per_run / self._window_time
       data["throughput_train"] = rate
-      runs_per_step = max(1.0, self._runs / max(step, 1))
-      eta = (self._num_train_steps - step) * runs_per_step * self._window_time / self._window_runs
+      eta = (self._num_train_steps - step) * self._runs_per_step * self._window_time / self._window_runs
       text += "  %.2f sentences/s  ETA %s" % (rate, _hms(eta))
       self._window_time = 0.0
       self._window_runs = 0

@@ -18,7 +18,9 @@ the rest, the same way for every task:
   * exact resume: the training stream is a fixed function of --seed and the rank, the checkpoint holds how
     many micro-batches were read (`input_position`) and a resumed run skips them; dropout is stateless, its
     seed a function of --seed and the micro-batch's number (`training_stream`). A run killed and started
-    again ends with the weights of an uninterrupted run.
+    again ends with the weights of an uninterrupted run. The chief records beside the checkpoints what the
+    position means (input files and sizes, batch size, workers, accumulation steps, seed: utils/resume.py); a
+    resume with other values is an error naming them.
 
 The loop takes configs (`RunConfig`, `OptimizerConfig`), never flags: utils/flags_config.py defines the shared
 flags and turns them into these configs.
@@ -41,6 +43,7 @@ import tensorflow as tf
 import optimization
 from utils import cpu
 from utils import hooks as hooks_lib
+from utils import resume
 from utils.dllogger import DLLogger
 
 tf1 = tf.compat.v1
@@ -573,9 +576,12 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
   """
   config = runtime.config
   os.makedirs(config.output_dir, exist_ok=True)
+  record = resume.describe(getattr(input_fn, "files", None), batch_size, optimizer_config.num_accumulation_steps,
+                           runtime.size, config.seed)
+  checkpoint = _resume_point(runtime, record)
   with tf.Graph().as_default():
     spec, position, start_input = _build_training(model_fn, input_fn, runtime)
-    _init_or_resume(runtime)
+    _init_or_resume(runtime, checkpoint)
     optimizer = _create_optimizer(spec.loss, optimizer_config, runtime)
     train_op = tf.group(optimizer.train_op, position.assign_add(1))
     scalars = collections.OrderedDict([("loss", spec.loss)])
@@ -592,7 +598,7 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
         scalars, tf1.train.get_global_step(), batch_size * runtime.size, optimizer_config.num_train_steps,
         config.display_loss_steps, runtime.logger,
         summary_writer=tf1.summary.FileWriterCache.get(config.output_dir) if runtime.is_chief else None,
-        checkpoint_every=config.save_checkpoints_steps)
+        checkpoint_every=config.save_checkpoints_steps, runs_per_step=optimizer_config.num_accumulation_steps)
     all_hooks = _start_and_stop_hooks(spec.loss, runtime, optimizer_config.num_train_steps, position,
                                       start_input) + [progress] + list(hooks)
     with input_errors_named(input_fn, runtime):
@@ -603,24 +609,57 @@ def train(model_fn, input_fn, runtime, optimizer_config, batch_size, hooks=()):
   return final
 
 
-def _init_or_resume(runtime):
-  """Loads `init_checkpoint` unless the output_dir holds a checkpoint to resume from (which the session does).
+def _resume_point(runtime, record):
+  """The checkpoint in the output_dir to resume from (None: start afresh), once it is known to resume exactly.
+
+  The chief compares the record of the input (`resume.describe`) of the run that wrote the checkpoint with
+  `record`, this run's, and writes `record` to the output_dir (atomically) when it differs or is missing.
 
   Raises:
-    ValueError: naming a checkpoint to resume from that lacks the input position (written by an older version).
+    ValueError: naming a checkpoint that lacks the input position (written by an older version), or what changed
+      in the input since the run that wrote it (`resume.compare`).
   """
+  output_dir = runtime.config.output_dir
+  checkpoint = tf.train.latest_checkpoint(output_dir)
+  if checkpoint and INPUT_POSITION not in read_checkpoint_shapes(checkpoint):
+    raise ValueError("%s holds no %s (an older version wrote it): resume it with that version, or train "
+                     "into a new --output_dir with --init_checkpoint=%s (its weights; the optimizer state and the "
+                     "step start fresh)" % (checkpoint, INPUT_POSITION, checkpoint))
+  if runtime.is_chief:
+    check_input_record(output_dir, checkpoint, record)
+  return checkpoint
+
+
+def check_input_record(output_dir, checkpoint, record):
+  """Checks a resume from `checkpoint` (None: no resume) against the input record in `output_dir`, then writes
+  `record` there when it differs from the one found (none: a fresh start, or a checkpoint of an older version,
+  which resumes with a warning on stderr).
+
+  Raises:
+    ValueError: naming what changed since the run that wrote the checkpoint (`resume.compare`).
+  """
+  previous = resume.read(output_dir) if checkpoint else None
+  if checkpoint and previous is None:
+    print("warning: %s holds no %s (an older version wrote the checkpoint): this resume cannot check that the "
+          "input files, batch size, workers, accumulation steps and --seed are those of the run it resumes" % (
+              output_dir, resume.RECORD), file=sys.stderr, flush=True)
+  elif checkpoint:
+    error = resume.compare(previous, record, output_dir)
+    if error:
+      raise ValueError(error)
+  if previous != record:
+    write_results(os.path.join(output_dir, resume.RECORD), record)
+
+
+def _init_or_resume(runtime, checkpoint):
+  """Loads `init_checkpoint` unless there is a `checkpoint` to resume from (which the session restores)."""
   config = runtime.config
-  resume = tf.train.latest_checkpoint(config.output_dir)
-  if config.init_checkpoint and not resume:
+  if config.init_checkpoint and not checkpoint:
     # The input position starts at 0 on new input (e.g. phase 2 from phase 1's checkpoint).
     model_variables = [v for v in tf1.global_variables() if v.op.name != INPUT_POSITION]
     init_from_checkpoint(config.init_checkpoint, model_variables, runtime, config.init_checkpoint_partial)
-  if resume:
-    if INPUT_POSITION not in read_checkpoint_shapes(resume):
-      raise ValueError("%s holds no %s (an older version wrote it): resume it with that version, or train "
-                       "into a new --output_dir with --init_checkpoint=%s (its weights; the optimizer state and the "
-                       "step start fresh)" % (resume, INPUT_POSITION, resume))
-    runtime.log_text("resuming from %s" % resume)
+  if checkpoint:
+    runtime.log_text("resuming from %s" % checkpoint)
 
 
 def _create_optimizer(loss, optimizer_config, runtime):
