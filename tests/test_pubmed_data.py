@@ -233,6 +233,17 @@ def _jats(title, abstract, body):
           '</article-meta></front>%s</article>' % (title, abstract, body)).encode()
 
 
+def _tar_gz(members):
+  """The bytes of a .tar.gz holding `members` ({name: bytes}), as PMC's open-access packages are."""
+  buf = io.BytesIO()
+  with tarfile.open(fileobj=buf, mode="w:gz") as archive:
+    for name, data in members.items():
+      info = tarfile.TarInfo(name)
+      info.size = len(data)
+      archive.addfile(info, io.BytesIO(data))
+  return buf.getvalue()
+
+
 def test_pmc_open_access_packages_title_abstract_and_body(tmp_path):
   """pubmed_fulltext: PMC's .tar.gz packages of JATS articles, listed without an .md5 (size checked)."""
   s = [escape(x) for x in _sentences()]
@@ -246,16 +257,10 @@ def test_pmc_open_access_packages_title_abstract_and_body(tmp_path):
       "PMC0000002/PMC0000002.nxml": _jats(s[TITLE_ONLY], "", "<body><p/></body>"),   # no text: skipped
       "PMC0000003/PMC0000003.xml": _jats(s[0][:-2], "<abstract><p>%s</p></abstract>" % s[1], ""),
   }
-  buf = io.BytesIO()
-  with tarfile.open(fileobj=buf, mode="w:gz") as archive:
-    for name, data in articles.items():
-      info = tarfile.TarInfo(name)
-      info.size = len(data)
-      archive.addfile(info, io.BytesIO(data))
   package = "oa_comm_xml.PMC000xxxxxx.baseline.2024-06-18.tar.gz"
   target = tmp_path / "www" / "oa_bulk" / "oa_comm" / "xml"
   target.mkdir(parents=True)
-  (target / package).write_bytes(buf.getvalue())
+  (target / package).write_bytes(_tar_gz(articles))
   (target / (package[:-7] + ".filelist.csv")).write_text("Article File,PMID\n")
   with _Server(tmp_path / "www") as server:
     work = tmp_path / "work"
@@ -274,13 +279,7 @@ def test_pmc_open_access_packages_title_abstract_and_body(tmp_path):
 
 def test_bad_pmc_packages_are_errors_naming_them(tmp_path):
   def package(name, members):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as archive:
-      for member, data in members.items():
-        info = tarfile.TarInfo(member)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    (tmp_path / name).write_bytes(buf.getvalue())
+    (tmp_path / name).write_bytes(_tar_gz(members))
     return str(tmp_path / name)
 
   output = str(tmp_path / "out.txt")
