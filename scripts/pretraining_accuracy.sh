@@ -70,7 +70,14 @@ case "$PHASES" in
   1) LAUNCHER_SCRIPT=run_pretraining_lamb_phase1.sh ;;
   *) echo "error: PHASES=$PHASES: expected \"1 2\" or 1" >&2; exit 2 ;;
 esac
-SEQ1=128 PRED1=20 SEQ2=256 PRED2=40
+# Training masks MASKED_LM_PROB of the tokens (default 0.4: more to learn from per sequence than 0.15); the
+# held-out records mask BERT's 0.15, so that accuracies compare with every other run's (padded to the same
+# max_predictions_per_seq, which the model's input shapes need).
+MASK="${MASKED_LM_PROB:-0.4}" EVAL_MASK=0.15
+awk -v p="$MASK" 'BEGIN { exit !(p ~ /^(0|1)?\.[0-9]+$/ && p > 0 && p < 1) }' \
+  || { echo "error: MASKED_LM_PROB=$MASK is not a fraction between 0 and 1" >&2; exit 2; }
+max_pred () { awk -v s="$1" -v p="$MASK" 'BEGIN { x = s * p; printf "%d", (x == int(x)) ? x : int(x) + 1 }'; }
+SEQ1=128 PRED1="$(max_pred 128)" SEQ2=256 PRED2="$(max_pred 256)"
 # 1. Text, one sentence per line.
 if [ -z "${TEXT_DIR:-}" ]; then
   TEXT_DIR="$OUT/text"
@@ -94,30 +101,32 @@ fi
 HELDOUT_SETS=(book); [ -f "$TEXT_DIR/heldout_wiki.txt" ] && HELDOUT_SETS+=(wiki)
 
 # 2. TFRecords: training in NVIDIA's layout (what the launchers read), held-out sets beside it.
-make_records () {  # seq pred dupe output_files input_files: prints the instance count
+make_records () {  # seq pred masked_lm_prob dupe output_files input_files: prints the instance count
   local log="$OUT/create_pretraining_data.log"
   "$PYTHON" "$ROOT/create_pretraining_data.py" --vocab_file="$VOCAB" --do_lower_case --max_seq_length="$1" \
-    --max_predictions_per_seq="$2" --masked_lm_prob=0.15 --random_seed=12345 --dupe_factor="$3" \
-    --output_file="$4" --input_file="$5" > "$log" 2>&1 \
-    || { echo "error: create_pretraining_data.py failed on $5, see $log" >&2; tail -3 "$log" >&2; exit 1; }
+    --max_predictions_per_seq="$2" --masked_lm_prob="$3" --random_seed=12345 --dupe_factor="$4" \
+    --output_file="$5" --input_file="$6" > "$log" 2>&1 \
+    || { echo "error: create_pretraining_data.py failed on $6, see $log" >&2; tail -3 "$log" >&2; exit 1; }
   local count; count="$(sed -n 's/.*Wrote \([0-9]*\) total instances.*/\1/p' "$log")"
-  echo "  $count instances of $1 tokens from $(tr , '\n' <<< "$5" | sort -u | wc -l) text file(s) in $(dirname "${5%%,*}")"
+  echo "  $count instances of $1 tokens, $3 of them masked, from $(tr , '\n' <<< "$6" | sort -u | wc -l) text" \
+       "file(s) in $(dirname "${6%%,*}")"
 }
-export DATA_DIR="$OUT/data" DATASET=pretrain_corpus TFRECORD_SHARDS=shard_4_test_split_heldout
+export DATA_DIR="$OUT/data" DATASET=pretrain_corpus MASKED_LM_PROB="$MASK" TFRECORD_SHARDS=shard_4_test_split_heldout
 train_files=("$TEXT_DIR"/train/*.txt)
 [ -f "$TEXT_DIR/train/wiki.txt" ] && for _ in $(seq 2 "$WIKI_WEIGHT"); do train_files+=("$TEXT_DIR/train/wiki.txt"); done
 train_text="$(IFS=,; echo "${train_files[*]}")"
 say "2/5 create_pretraining_data.py (dupe factor $DUPE) -> $DATA_DIR"
 for len in "$SEQ1 $PRED1" "$SEQ2 $PRED2"; do
   read -r seq pred <<< "$len"
-  dir="$DATA_DIR/tfrecord/lower_case_1_seq_len_${seq}_max_pred_${pred}_masked_lm_prob_0.15_random_seed_12345"
+  dir="$DATA_DIR/tfrecord/lower_case_1_seq_len_${seq}_max_pred_${pred}_masked_lm_prob_${MASK}_random_seed_12345"
   dir+="_dupe_factor_5_$TFRECORD_SHARDS/$DATASET"   # NVIDIA's folder name says 5 whatever DUPE_FACTOR is
   rm -rf "$dir"; mkdir -p "$dir/training" "$dir/test"
   parts="$(for i in 0 1 2 3; do printf '%s/training/part_%d.tfrecord\n' "$dir" "$i"; done | paste -sd, -)"
-  make_records "$seq" "$pred" "$DUPE" "$parts" "$train_text"
+  make_records "$seq" "$pred" "$MASK" "$DUPE" "$parts" "$train_text"
   for heldout in "${HELDOUT_SETS[@]}"; do
     mkdir -p "$DATA_DIR/heldout_${heldout}_$seq"
-    make_records "$seq" "$pred" 1 "$DATA_DIR/heldout_${heldout}_$seq/heldout.tfrecord" "$TEXT_DIR/heldout_$heldout.txt"
+    make_records "$seq" "$pred" "$EVAL_MASK" 1 "$DATA_DIR/heldout_${heldout}_$seq/heldout.tfrecord" \
+      "$TEXT_DIR/heldout_$heldout.txt"
   done
   cp "$DATA_DIR/heldout_book_$seq/heldout.tfrecord" "$dir/test/"   # the launchers' final eval: the held-out book
 done

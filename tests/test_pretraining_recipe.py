@@ -191,11 +191,26 @@ def test_recipe_script_runs_both_phases_and_reports_every_checkpoint(tmp_path):
   assert lines[-1] == "bert_config: %s" % (tmp_path / "tiny.json")
   for name in ("results.md", "curve.png"):
     assert os.path.getsize(os.path.join(out, name)) > 0
-  for seq, pred in ((128, 20), (256, 40)):   # NVIDIA's layout, four training files each
-    data = os.path.join(out, "data", "tfrecord", "lower_case_1_seq_len_%d_max_pred_%d_masked_lm_prob_0.15_random_"
+  for seq, pred in ((128, 52), (256, 103)):   # NVIDIA's layout, four training files each; 40% masked
+    data = os.path.join(out, "data", "tfrecord", "lower_case_1_seq_len_%d_max_pred_%d_masked_lm_prob_0.4_random_"
                         "seed_12345_dupe_factor_5_shard_4_test_split_heldout" % (seq, pred), "pretrain_corpus")
     assert sorted(os.listdir(os.path.join(data, "training"))) == ["part_%d.tfrecord" % i for i in range(4)]
     assert os.listdir(os.path.join(data, "test")) == ["heldout.tfrecord"]
+    # Training masks 40% of the tokens, the held-out records BERT's 15% (so accuracies compare across runs).
+    # create_pretraining_data.py rounds p * tokens per instance: the share over many instances is within
+    # 0.5 / 128 of p at 128 tokens; short instances round coarser, hence 0.03.
+    assert abs(_masked_share(os.path.join(data, "training", "part_0.tfrecord")) - 0.4) < 0.03
+    assert abs(_masked_share(os.path.join(data, "test", "heldout.tfrecord")) - 0.15) < 0.03
+
+
+def _masked_share(path):
+  """Masked positions over real tokens ([CLS] and [SEP] included) in the TFRecords at `path`."""
+  masked = tokens = 0
+  for record in tf.data.TFRecordDataset(path):
+    feature = tf.train.Example.FromString(record.numpy()).features.feature
+    masked += sum(feature["masked_lm_weights"].float_list.value)
+    tokens += sum(feature["input_mask"].int64_list.value)
+  return masked / tokens
 
 
 @pytest.mark.slow
@@ -213,6 +228,7 @@ def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_p
     (dict(TRAIN_STEPS="ten"), "error: TRAIN_STEPS=ten is not a step count"),
     (dict(PHASES="2"), 'error: PHASES=2: expected "1 2" or 1'),
     (dict(WIKI_WEIGHT="0"), "error: WIKI_WEIGHT=0 is not a positive count"),
+    (dict(MASKED_LM_PROB="1.5"), "error: MASKED_LM_PROB=1.5 is not a fraction between 0 and 1"),
 ])
 def test_recipe_script_rejects_bad_settings_in_one_line(tmp_path, env, message):
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), str(tmp_path / "out")],

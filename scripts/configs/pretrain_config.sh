@@ -15,9 +15,10 @@
 # `bash data/create_datasets_from_start.sh sample`. It shows the pipeline, not learning.
 #
 # cpu_2core_mini_fp32 is the recipe of scripts/pretraining_accuracy.sh, which learns on ~7 MB of real text in
-# 46 minutes on 2 cores of an AVX-512 EPYC (about 150 on an AVX2-only one; TRAIN_STEPS=4000 halves it):
-# BERT-Mini (4 layers, hidden 256), 7200 LAMB updates of 16 sequences at 128 tokens (lr 3e-3, 400 warmup),
-# then 800 of 16 at 256 tokens (MAX_SEQ_LENGTH_PHASE2=256, lr 2e-3, 80 warmup).
+# about 65 minutes on 2 cores of an AVX-512 EPYC (about three times that on an AVX2-only one; TRAIN_STEPS=4000
+# takes under half): BERT-Mini (4 layers, hidden 256), 8640 LAMB updates of 16 sequences at 128 tokens (lr 6e-3,
+# 480 warmup), then 960 of 16 at 256 tokens (MAX_SEQ_LENGTH_PHASE2=256, lr 2e-3, 96 warmup); 40% of the tokens
+# masked (the script's MASKED_LM_PROB).
 
 #                           bs1 bs2 eval lr1     lr2    prec  xla   gpus wu1  wu2 steps save acc1 acc2 model
 dgxa100_8gpu_fp16 () { echo 64  16  8    7.5e-4  5e-4   fp16  true  8    2000 200 7820  100  128  256  large; }
@@ -27,7 +28,7 @@ dgx2_16gpu_fp32 ()   { echo 32  8   8    3.75e-4 2.5e-4 fp32  true  16   2000 20
 dgx1_8gpu_fp16 ()    { echo 16  4   8    7.5e-4  5e-4   fp16  true  8    2000 200 7820  100  512  1024 large; }
 dgx1_8gpu_fp32 ()    { echo 8   2   8    7.5e-4  5e-4   fp32  true  8    2000 200 7820  100  1024 2048 large; }
 cpu_2core_fp32 ()    { echo 16  4   16   1e-2    5e-3   fp32  false 1    50   10  500   100  1    2    tiny; }
-cpu_2core_mini_fp32 () { echo 16 16  64   3e-3    2e-3   fp32  false 1    400  80  8000  1200 1    1    mini; }
+cpu_2core_mini_fp32 () { echo 16 16  64   6e-3    2e-3   fp32  false 1    480  96  9600  1440 1    1    mini; }
 
 # The interpreter, the Horovod launch prefix and the bert_model architectures: scripts/configs/common.sh.
 # shellcheck source=SCRIPTDIR/common.sh
@@ -112,17 +113,17 @@ pretrain_bert_config ()
 # Prints the TFRecord dataset folder (holding training/ and test/) for sequence length $1, $2 masked positions
 # and lower_case $3 (1, the default: uncased; 0: cased), in NVIDIA's layout (as data/create_datasets_from_start.sh
 # and create_biobert_datasets_from_start.sh write it):
-#   $DATA_DIR/tfrecord/lower_case_<$3>_seq_len_<$1>_max_pred_<$2>_masked_lm_prob_0.15_random_seed_12345_
-#       dupe_factor_5_<$TFRECORD_SHARDS>/<$DATASET>
-# DATA_DIR defaults to the repository's data/; DATASET to the first present of books_wiki_en_corpus,
-# wikicorpus_en and sample_corpus; TFRECORD_SHARDS (e.g. shard_1472_test_split_10) to the one variant
-# present. Needs ROOT.
+#   $DATA_DIR/tfrecord/lower_case_<$3>_seq_len_<$1>_max_pred_<$2>_masked_lm_prob_<$MASKED_LM_PROB>_
+#       random_seed_12345_dupe_factor_5_<$TFRECORD_SHARDS>/<$DATASET>
+# MASKED_LM_PROB defaults to 0.15 (NVIDIA's); DATA_DIR to the repository's data/; DATASET to the first present
+# of books_wiki_en_corpus, wikicorpus_en and sample_corpus; TFRECORD_SHARDS (e.g. shard_1472_test_split_10) to
+# the one variant present. Needs ROOT.
 pretrain_data_dir ()
 (
   shopt -s nullglob
   local data="${DATA_DIR:-$ROOT/data}" ds
-  local prefix="$data/tfrecord/lower_case_${3:-1}_seq_len_$1_max_pred_$2_masked_lm_prob_0.15_random_seed_12345"
-  prefix+="_dupe_factor_5_"
+  local prefix="$data/tfrecord/lower_case_${3:-1}_seq_len_$1_max_pred_$2_masked_lm_prob_${MASKED_LM_PROB:-0.15}"
+  prefix+="_random_seed_12345_dupe_factor_5_"
   local shards="${TFRECORD_SHARDS:-shard_*_test_split_*}"
   for ds in ${DATASET:-books_wiki_en_corpus wikicorpus_en sample_corpus}; do
     # shellcheck disable=SC2206  # $shards is a glob on purpose
