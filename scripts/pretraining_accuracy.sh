@@ -8,8 +8,9 @@
 #      so next-sentence prediction is learned from topic and coherence, not from telling authors apart. The
 #      articles are the only text whose random segments change topic, and they are short (13% of the records
 #      when read once): they are read WIKI_WEIGHT times (default 4; 37% of the records);
-#   2. create_pretraining_data.py: TFRecords of 128 tokens (20 masked) for phase 1 and 256 (40) for phase 2, in
-#      NVIDIA's folder layout under OUT_DIR/data, and the held-out records at both lengths;
+#   2. create_pretraining_data.py: TFRecords of 128 tokens for phase 1 and 256 for phase 2 with 40% of the tokens
+#      masked (MASKED_LM_PROB; BERT's 15% gives a model that learns less per update), in NVIDIA's folder layout
+#      under OUT_DIR/data, and the held-out records at both lengths with BERT's 15% (accuracies stay comparable);
 #   3. scripts/run_pretraining_lamb.sh with the preset $PRESET (BERT-Mini: 4 layers, hidden 256, pretrained without
 #      dropout: scripts/configs/bert_mini_nodropout_config.json): phase 1, then phase 2 from phase 1's final
 #      checkpoint;
@@ -28,8 +29,8 @@
 # preset's train_steps; the warmups shrink in proportion), SAVE_STEPS (save_checkpoints_steps), NUM_WORKERS
 # (Horovod workers; the per-worker batches change so that the global batch stays the preset's), PHASES ("1 2",
 # the default, or "1": phase 1 only, e.g. to compare worker counts), DUPE_FACTOR (default 5), WIKI_WEIGHT
-# (default 4: the articles' file is listed that many times), PYTHON (set: no set-up run). Every checkpoint is
-# kept (KEEP_CHECKPOINT_MAX=1000).
+# (default 4: the articles' file is listed that many times), MASKED_LM_PROB (default 0.4), PYTHON (set: no
+# set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_accuracy.sh OUT_DIR}"
@@ -108,7 +109,7 @@ make_records () {  # seq pred masked_lm_prob dupe output_files input_files: prin
     --output_file="$5" --input_file="$6" > "$log" 2>&1 \
     || { echo "error: create_pretraining_data.py failed on $6, see $log" >&2; tail -3 "$log" >&2; exit 1; }
   local count; count="$(sed -n 's/.*Wrote \([0-9]*\) total instances.*/\1/p' "$log")"
-  echo "  $count instances of $1 tokens, $3 of them masked, from $(tr , '\n' <<< "$6" | sort -u | wc -l) text" \
+  echo "  $count instances of $1 tokens (masked_lm_prob $3) from $(tr , '\n' <<< "$6" | sort -u | wc -l) text" \
        "file(s) in $(dirname "${6%%,*}")"
 }
 export DATA_DIR="$OUT/data" DATASET=pretrain_corpus MASKED_LM_PROB="$MASK" TFRECORD_SHARDS=shard_4_test_split_heldout
