@@ -15,7 +15,8 @@
 #      dropout: scripts/configs/bert_mini_nodropout_config.json): phase 1, then phase 2 from phase 1's final
 #      checkpoint;
 #   4. every checkpoint evaluated on the held-out book and articles (run_pretraining.py --do_eval; a collapsed
-#      masked-LM head is warned about there);
+#      masked-LM head is warned about there), and on a copy of each with the words of every segment shuffled
+#      (utils/shuffle_records.py): a model that predicts from the bag of words scores the same on both;
 #   5. utils/pretraining_report.py: OUT_DIR/results.md (the table, with the baseline of always predicting the most
 #      frequent masked token of the training records) and OUT_DIR/curve.png.
 # The last two lines name the final checkpoint and its bert_config.json.
@@ -125,9 +126,11 @@ for len in "$SEQ1 $PRED1" "$SEQ2 $PRED2"; do
   parts="$(for i in 0 1 2 3; do printf '%s/training/part_%d.tfrecord\n' "$dir" "$i"; done | paste -sd, -)"
   make_records "$seq" "$pred" "$MASK" "$DUPE" "$parts" "$train_text"
   for heldout in "${HELDOUT_SETS[@]}"; do
-    mkdir -p "$DATA_DIR/heldout_${heldout}_$seq"
+    mkdir -p "$DATA_DIR/heldout_${heldout}_$seq" "$DATA_DIR/heldout_${heldout}_shuffled_$seq"
     make_records "$seq" "$pred" "$EVAL_MASK" 1 "$DATA_DIR/heldout_${heldout}_$seq/heldout.tfrecord" \
       "$TEXT_DIR/heldout_$heldout.txt"
+    (cd "$ROOT" && "$PYTHON" -m utils.shuffle_records "$DATA_DIR/heldout_${heldout}_$seq/heldout.tfrecord" \
+       "$DATA_DIR/heldout_${heldout}_shuffled_$seq/heldout.tfrecord" > /dev/null)
   done
   cp "$DATA_DIR/heldout_book_$seq/heldout.tfrecord" "$dir/test/"   # the launchers' final eval: the held-out book
 done
@@ -144,7 +147,8 @@ bash "$ROOT/scripts/$LAUNCHER_SCRIPT" "${ARGS[@]}" > "$OUT/pretraining.log" 2>&1
 grep -E "^step .*ETA|throughput_train" "$OUT/pretraining.log" | tail -2 || true
 
 # 4. Every checkpoint on every held-out set, at phase 1's length (and phase 2's checkpoints at theirs too).
-say "4/5 held-out evaluation of every checkpoint (${HELDOUT_SETS[*]})"
+EVAL_SETS=(); for heldout in "${HELDOUT_SETS[@]}"; do EVAL_SETS+=("$heldout" "${heldout}_shuffled"); done
+say "4/5 held-out evaluation of every checkpoint (${EVAL_SETS[*]})"
 rm -rf "$OUT/eval"; mkdir -p "$OUT/eval"
 CONFIG="$(pretrain_bert_config "${ARGS[14]}")"
 shopt -s nullglob
@@ -158,7 +162,7 @@ for phase in $PHASES; do
     lengths=("$SEQ1 $PRED1"); [ "$phase" = 2 ] && lengths+=("$SEQ2 $PRED2")
     for len in "${lengths[@]}"; do
       read -r seq pred <<< "$len"
-      for heldout in "${HELDOUT_SETS[@]}"; do
+      for heldout in "${EVAL_SETS[@]}"; do
         dir="$OUT/eval/phase${phase}_step${step}_${heldout}_$seq"
         "$PYTHON" "$ROOT/run_pretraining.py" --do_eval --bert_config_file="$CONFIG" --init_checkpoint="$ckpt" \
           --eval_files_dir="$DATA_DIR/heldout_${heldout}_$seq" --output_dir="$dir" --max_seq_length="$seq" \
@@ -174,7 +178,7 @@ shopt -u nullglob
 # 5. Table and curve.
 say "5/5 report"
 heldout_records=()
-for heldout in "${HELDOUT_SETS[@]}"; do heldout_records+=("$heldout=$DATA_DIR/heldout_${heldout}_$SEQ1"); done
+for heldout in "${EVAL_SETS[@]}"; do heldout_records+=("$heldout=$DATA_DIR/heldout_${heldout}_$SEQ1"); done
 "$PYTHON" "$ROOT/utils/pretraining_report.py" --output_dir="$OUT" --eval_dir="$OUT/eval" \
   --train_records="$(pretrain_data_dir "$SEQ1" "$PRED1")/training" \
   --heldout_records="$(IFS=,; echo "${heldout_records[*]}")" \

@@ -183,10 +183,14 @@ def test_recipe_script_runs_both_phases_and_reports_every_checkpoint(tmp_path):
   """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 9 + 1 updates."""
   config = write_tiny_config(str(tmp_path / "tiny.json"), dropout=0.0, max_position_embeddings=256)
   out, lines, results = _recipe(tmp_path, BERT_CONFIG=config, TRAIN_STEPS="10", SAVE_STEPS="5", DUPE_FACTOR="1")
-  evals = [(r["phase"], r["step"], r["global_step"], r["seq_len"]) for r in results["evals"]]
-  # Phase 1: 9 updates, checkpoints at 5 and 9; phase 2: 10 * 16 / (10 * 16) = 1 update, at 128 and 256 tokens.
-  assert evals == [(1, 5, 5, 128), (1, 9, 9, 128), (2, 1, 10, 128), (2, 1, 10, 256)]
-  assert set(results["baseline"]) == {"book"} and 0 < results["baseline"]["book"] < 0.2
+  # Phase 1: 9 updates, checkpoints at 5 and 9; phase 2: 10 * 16 / (10 * 16) = 1 update, at 128 and 256 tokens;
+  # each on the held-out book and on its word-order probe (the same records, words shuffled).
+  for held_out in ("book", "book_shuffled"):
+    evals = [(r["phase"], r["step"], r["global_step"], r["seq_len"]) for r in results["evals"]
+             if r["set"] == held_out]
+    assert evals == [(1, 5, 5, 128), (1, 9, 9, 128), (2, 1, 10, 128), (2, 1, 10, 256)]
+  assert set(results["baseline"]) == {"book", "book_shuffled"} and 0 < results["baseline"]["book"] < 0.2
+  assert results["baseline"]["book_shuffled"] == results["baseline"]["book"]   # the same masked tokens
   assert lines[-2] == "final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_2", "model.ckpt-1")
   assert lines[-1] == "bert_config: %s" % (tmp_path / "tiny.json")
   for name in ("results.md", "curve.png"):
