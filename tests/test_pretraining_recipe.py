@@ -195,6 +195,8 @@ def test_recipe_script_runs_both_phases_and_reports_every_checkpoint(tmp_path):
   assert lines[-1] == "bert_config: %s" % (tmp_path / "tiny.json")
   for name in ("results.md", "curve.png"):
     assert os.path.getsize(os.path.join(out, name)) > 0
+  with open(os.path.join(out, "results.md")) as f:
+    assert "| book masked-LM acc | book x baseline | book next-sentence acc | book_shuffled masked-LM acc |" in f.read()
   for seq, pred in ((128, 52), (256, 103)):   # NVIDIA's layout, four training files each; 40% masked
     data = os.path.join(out, "data", "tfrecord", "lower_case_1_seq_len_%d_max_pred_%d_masked_lm_prob_0.4_random_"
                         "seed_12345_dupe_factor_5_shard_4_test_split_heldout" % (seq, pred), "pretrain_corpus")
