@@ -96,8 +96,8 @@ def _output_types(ops, op_types, prefix=""):
 
 @pytest.mark.parametrize("flags", [["avx512_bf16"], []])
 def test_amp_pretraining_graph(monkeypatch, tmp_path, flags):
-  """With bfloat16 units every encoder matmul, forward and backward, is bfloat16, while the variables, the Adam
-  slots, layer norms, softmaxes, logits and the loss stay float32 and no loss scale exists; without them no
+  """With bfloat16 units every encoder and masked-LM matmul, forward and backward, is bfloat16, while the
+  variables, the Adam slots, layer norms, softmaxes, logits and the loss stay float32 and no loss scale exists; without them no
   bfloat16 tensor exists at all. Three Adam steps run to a finite loss either way."""
   monkeypatch.setattr(cpu, "bf16_flags", lambda: flags)
   config = modeling.BertConfig.from_json_file(write_tiny_config(str(tmp_path / "tiny.json")))
@@ -117,8 +117,17 @@ def test_amp_pretraining_graph(monkeypatch, tmp_path, flags):
     return
   assert _output_types(ops, MATMULS, "bert/encoder/") == {tf.bfloat16}
   assert _output_types(ops, MATMULS, "gradients/bert/encoder/") == {tf.bfloat16}
-  logits = [keep.graph.get_operation_by_name(n) for n in ("cls/predictions/MatMul", "cls/seq_relationship/MatMul")]
-  assert {op.outputs[0].dtype for op in logits} == {tf.float32}
+  # The embeddings are gathered from the float32 tables (not from a bfloat16 copy of the whole table) and
+  # normalised in float32; only their sum is cast.
+  assert _output_types(ops, ("ResourceGather", "GatherV2"), "bert/embeddings/") == {tf.float32}
+  assert {op.type for op in ops if op.name.startswith("bert/embeddings/") and op.outputs
+          and op.outputs[0].dtype == tf.bfloat16} == {"Cast"}
+  # The masked-LM projection onto the vocabulary is a bfloat16 matmul like the encoder's; its logits (and the
+  # small next-sentence head's) are float32 before the softmax.
+  dtype = lambda name: keep.graph.get_operation_by_name(name).outputs[0].dtype
+  assert dtype("cls/predictions/MatMul") == tf.bfloat16
+  assert _output_types(ops, MATMULS, "gradients/cls/predictions/MatMul") == {tf.bfloat16}
+  assert dtype("cls/predictions/BiasAdd") == dtype("cls/seq_relationship/MatMul") == tf.float32
   assert _output_types(ops, ("Softmax", "LogSoftmax", "Rsqrt")) == {tf.float32}   # Rsqrt: layer norms
   assert _output_types(ops, ("Softmax",)) and _output_types(ops, ("Rsqrt",))
 

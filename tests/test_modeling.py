@@ -207,3 +207,23 @@ def test_seeded_dropout_layers_draw_independent_masks():
   # about 7 std away; one mask used twice would agree on all 4096.
   assert 1800 < np.sum(kept_a == kept_b) < 2300
   np.testing.assert_array_equal(a[kept_a], 2.0)   # kept values are scaled by 1 / (1 - p)
+
+
+def test_seeded_dropout_drops_its_rate_at_any_size_and_type():
+  """The 16-bit masks drop `rate` of the elements (0.1 rounds to 6554 / 65536 = 0.1000061) for an odd element
+  count (one 32-bit word is split in half) and for bfloat16, scaling the kept ones by 1 / (1 - rate)."""
+  outputs = []
+  for dtype in (tf.float32, tf.bfloat16):
+    with tf.Graph().as_default():   # one graph each: the same name scope, so the same mask
+      out = modeling.dropout(tf.ones([999, 1001], dtype), 0.1, tf.constant([5, 9], tf.int64))
+      with tf1.Session() as sess:
+        outputs.append(sess.run(tf.cast(out, tf.float32)))
+  out32, out16 = outputs
+  assert out32.shape == (999, 1001)
+  # 999,999 Bernoulli(0.9) draws: the kept share has std sqrt(0.9 * 0.1 / 999999) = 0.0003; 0.0015 is 5 std.
+  kept = out32 > 0
+  assert abs(kept.mean() - 0.9) < 0.0015
+  np.testing.assert_allclose(out32[kept], 1 / 0.9, rtol=1e-6)
+  # One seed and scope name draw one mask whatever the type; bfloat16 rounds 1 / 0.9 to 8 bits (error < 2^-8).
+  np.testing.assert_array_equal(out16 > 0, kept)
+  np.testing.assert_allclose(out16[kept], 1 / 0.9, rtol=2 ** -8)
