@@ -97,8 +97,8 @@ def _output_types(ops, op_types, prefix=""):
 @pytest.mark.parametrize("flags", [["avx512_bf16"], []])
 def test_amp_pretraining_graph(monkeypatch, tmp_path, flags):
   """With bfloat16 units every encoder and masked-LM matmul, forward and backward, is bfloat16, while the
-  variables, the Adam slots, layer norms, softmaxes, logits and the loss stay float32 and no loss scale exists; without them no
-  bfloat16 tensor exists at all. Three Adam steps run to a finite loss either way."""
+  variables, the Adam slots, layer norms, softmaxes, logits and the loss stay float32 and no loss scale exists;
+  without them no bfloat16 tensor exists at all. Three Adam steps run to a finite loss either way."""
   monkeypatch.setattr(cpu, "bf16_flags", lambda: flags)
   config = modeling.BertConfig.from_json_file(write_tiny_config(str(tmp_path / "tiny.json")))
   runtime = training.Runtime(training.RunConfig(output_dir=str(tmp_path / "run"), amp=True, display_loss_steps=1))
