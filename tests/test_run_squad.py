@@ -87,14 +87,14 @@ def random_span_f1(data, seeds=10, max_words=10):
 
 @pytest.fixture(scope="module")
 def finetuned(minilm_tf_dir, tmp_path_factory):
-  """One epoch over the shipped 3-article train subset, then prediction on the first dev article (96
+  """Two epochs over the shipped 3-article train subset, then prediction on the first dev article (96
   questions, never trained on) and a Triton export, in one run_squad.py call."""
   tmp = tmp_path_factory.mktemp("squad")
   dev_file, dev_data = write_subset(DEV_V1, str(tmp / "dev.json"), articles=1)
   out = str(tmp / "out")
   proc = check_ok(run_squad(model_flags(minilm_tf_dir) + WINDOW_FLAGS + [
       "--do_train", "--train_file=%s" % TRAIN_V1, "--do_predict", "--predict_file=%s" % dev_file,
-      "--train_batch_size=16", "--predict_batch_size=32", "--learning_rate=1e-4", "--num_train_epochs=1",
+      "--train_batch_size=16", "--predict_batch_size=32", "--learning_rate=1e-4", "--num_train_epochs=2",
       "--export_triton", "--output_dir=%s" % out]))
   return {"out": out, "dev_file": dev_file, "dev_data": dev_data, "log": proc.stdout + proc.stderr,
           "checkpoint": tf.train.latest_checkpoint(out), "model_dir": minilm_tf_dir}
@@ -108,11 +108,13 @@ def test_finetune_beats_random_spans(finetuned):
     predictions = json.load(f)
   # The reported scores are the official evaluator's on the written predictions.
   assert results["f1"] == pytest.approx(evaluate_squad_v1.evaluate(data, predictions)["f1"])
-  # One epoch over 302 questions is 42 updates: far from a trained SQuAD model (about 13 F1 here), but a
-  # broken span head, label or decoding stays at the random-span level (about 4.5 F1).
+  # Two epochs over 302 questions are 84 updates: far from a trained SQuAD model, and the score moves with the
+  # dropout masks (one epoch gave F1 6.7 to 14.5 over four seeds; two gave 9.5, 10.6, 10.4 at seeds 12345, 3, 1,
+  # exact match 3.1 to 5.2). A broken span head, label or decoding stays at the random-span level (about 4.5
+  # F1, exact match about 0): 1.5x that is 2 F1 above it and 3 below the lowest trained score seen.
   baseline = random_span_f1(data)
-  assert results["f1"] > 2 * baseline, (results, baseline)
-  assert results["exact_match"] > 2
+  assert results["f1"] > 1.5 * baseline, (results, baseline)
+  assert results["exact_match"] > 1.5
   # Counts of questions read, dropped and windows are in the log.
   assert "302 training examples; 0 dropped" in finetuned["log"]
   assert "training on 302 questions" in finetuned["log"]
