@@ -8,12 +8,17 @@
 #      so next-sentence prediction is learned from topic and coherence, not from telling authors apart. The
 #      articles are the only text whose random segments change topic, and they are short (13% of the records
 #      when read once): they are read WIKI_WEIGHT times (default 4; 37% of the records);
-#   2. create_pretraining_data.py: TFRecords of 128 tokens for phase 1 and 256 for phase 2 with 40% of the tokens
-#      masked (MASKED_LM_PROB; BERT's 15% gives a model that learns less per update), in NVIDIA's folder layout
-#      under OUT_DIR/data, and the held-out records at both lengths with BERT's 15% (accuracies stay comparable);
-#   3. scripts/run_pretraining_lamb.sh with the preset $PRESET (BERT-Mini: 4 layers, hidden 256, pretrained without
-#      dropout: scripts/configs/bert_mini_nodropout_config.json): phase 1, then phase 2 from phase 1's final
-#      checkpoint;
+#   2. create_pretraining_data.py: TFRecords of 16 tokens for phase 0, 128 for phase 1 and 256 for phase 2 with 40%
+#      of the tokens masked (MASKED_LM_PROB; BERT's 15% gives a model that learns less per update), in NVIDIA's
+#      folder layout under OUT_DIR/data, and the held-out records at each length with BERT's 15% (accuracies stay
+#      comparable);
+#   3. phase 0 (ours, not NVIDIA's): SHORT_STEPS LAMB updates of SHORT_BATCH sequences of SHORT_SEQ_LENGTH tokens
+#      (default 1000 of 128 x 16: as many tokens per update as phase 1) at phase 1's learning rate. At 128 tokens
+#      BERT learns to attend to neighbours only after a long plateau where it predicts from the bag of words;
+#      in 16 tokens it learns it in a few hundred updates, and phase 1 carries it over (README);
+#      then scripts/run_pretraining_lamb.sh with the preset $PRESET (BERT-Mini: 4 layers, hidden 256, pretrained
+#      without dropout: scripts/configs/bert_mini_nodropout_config.json): phase 1 from phase 0's final
+#      checkpoint, then phase 2 from phase 1's;
 #   4. every checkpoint evaluated on the held-out book and articles (run_pretraining.py --do_eval; a collapsed
 #      masked-LM head is warned about there), and on a copy of each with the words of every segment shuffled
 #      (utils/shuffle_records.py): a model that predicts from the bag of words scores the same on both;
@@ -29,9 +34,10 @@
 # cpu_2core_mini_fp32), BERT_CONFIG (the model; default the no-dropout BERT-Mini), TRAIN_STEPS (overrides the
 # preset's train_steps; the warmups shrink in proportion), SAVE_STEPS (save_checkpoints_steps), NUM_WORKERS
 # (Horovod workers; the per-worker batches change so that the global batch stays the preset's), PHASES ("1 2",
-# the default, or "1": phase 1 only, e.g. to compare worker counts), DUPE_FACTOR (default 5), WIKI_WEIGHT
-# (default 4: the articles' file is listed that many times), MASKED_LM_PROB (default 0.4), PYTHON (set: no
-# set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
+# the default, or "1": phase 1 only, e.g. to compare worker counts; phase 0 runs before either), SHORT_STEPS
+# (phase 0's updates, default 1000; 0: no phase 0), SHORT_BATCH (its global batch, default 128), SHORT_SEQ_LENGTH
+# (default 16), DUPE_FACTOR (default 5), WIKI_WEIGHT (default 4: the articles' file is listed that many times),
+# MASKED_LM_PROB (default 0.4), PYTHON (set: no set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_accuracy.sh OUT_DIR}"
@@ -67,7 +73,7 @@ if [ -n "${TRAIN_STEPS:-}" ]; then   # warmups shrink with the run
 fi
 ARGS[11]="${SAVE_STEPS:-${ARGS[11]}}"
 PHASES="${PHASES:-1 2}"
-case "$PHASES" in
+case "$PHASES" in   # of NVIDIA's launchers; phase 0 comes before them (below)
   "1 2") LAUNCHER_SCRIPT=run_pretraining_lamb.sh ;;
   1) LAUNCHER_SCRIPT=run_pretraining_lamb_phase1.sh ;;
   *) echo "error: PHASES=$PHASES: expected \"1 2\" or 1" >&2; exit 2 ;;
@@ -80,6 +86,16 @@ awk -v p="$MASK" 'BEGIN { exit !(p ~ /^(0|1)?\.[0-9]+$/ && p > 0 && p < 1) }' \
   || { echo "error: MASKED_LM_PROB=$MASK is not a fraction between 0 and 1" >&2; exit 2; }
 max_pred () { awk -v s="$1" -v p="$MASK" 'BEGIN { x = s * p; printf "%d", (x == int(x)) ? x : int(x) + 1 }'; }
 SEQ1=128 PRED1="$(max_pred 128)" SEQ2=256 PRED2="$(max_pred 256)"
+SHORT_STEPS="${SHORT_STEPS:-1000}" SHORT_BATCH="${SHORT_BATCH:-128}" SEQ0="${SHORT_SEQ_LENGTH:-16}"
+for name in SHORT_STEPS SHORT_BATCH SEQ0; do
+  [[ "${!name}" =~ ^[0-9]+$ ]] || { echo "error: ${name/SEQ0/SHORT_SEQ_LENGTH}=${!name} is not a count" >&2; exit 2; }
+done
+(( SHORT_BATCH % workers == 0 && SHORT_BATCH > 0 )) \
+  || { echo "error: NUM_WORKERS=$workers does not divide SHORT_BATCH=$SHORT_BATCH" >&2; exit 2; }
+(( SEQ0 >= 8 && SEQ0 < SEQ1 )) \
+  || { echo "error: SHORT_SEQ_LENGTH=$SEQ0: expected 8 to $((SEQ1 - 1)) tokens" >&2; exit 2; }
+PRED0="$(max_pred "$SEQ0")" LENGTHS=("$SEQ1 $PRED1" "$SEQ2 $PRED2")
+if [ "$SHORT_STEPS" -gt 0 ]; then LENGTHS=("$SEQ0 $PRED0" "${LENGTHS[@]}"); PHASES="0 $PHASES"; fi
 # 1. Text, one sentence per line.
 if [ -z "${TEXT_DIR:-}" ]; then
   TEXT_DIR="$OUT/text"
@@ -118,7 +134,7 @@ train_files=("$TEXT_DIR"/train/*.txt)
 [ -f "$TEXT_DIR/train/wiki.txt" ] && for _ in $(seq 2 "$WIKI_WEIGHT"); do train_files+=("$TEXT_DIR/train/wiki.txt"); done
 train_text="$(IFS=,; echo "${train_files[*]}")"
 say "2/5 create_pretraining_data.py (dupe factor $DUPE) -> $DATA_DIR"
-for len in "$SEQ1 $PRED1" "$SEQ2 $PRED2"; do
+for len in "${LENGTHS[@]}"; do
   read -r seq pred <<< "$len"
   dir="$DATA_DIR/tfrecord/lower_case_1_seq_len_${seq}_max_pred_${pred}_masked_lm_prob_${MASK}_random_seed_12345"
   dir+="_dupe_factor_5_$TFRECORD_SHARDS/$DATASET"   # NVIDIA's folder name says 5 whatever DUPE_FACTOR is
@@ -135,13 +151,24 @@ for len in "$SEQ1 $PRED1" "$SEQ2 $PRED2"; do
   cp "$DATA_DIR/heldout_book_$seq/heldout.tfrecord" "$dir/test/"   # the launchers' final eval: the held-out book
 done
 
-# 3. Phase 1 and phase 2 through NVIDIA's launcher.
-say "3/5 scripts/$LAUNCHER_SCRIPT ${ARGS[*]} (preset $preset)"
+# 3. Phase 0 (short sequences, from scratch), then phase 1 from it and phase 2 through NVIDIA's launcher.
 export RESULTS_DIR="$OUT/pretraining" MAX_SEQ_LENGTH_PHASE1=$SEQ1 MAX_PREDICTIONS_PHASE1=$PRED1
 export MAX_SEQ_LENGTH_PHASE2=$SEQ2 MAX_PREDICTIONS_PHASE2=$PRED2
-unset INIT_CHECKPOINT PHASE1_CHECKPOINT   # from scratch, and phase 2 from this phase 1
+unset INIT_CHECKPOINT PHASE1_CHECKPOINT   # phase 0 (or 1) from scratch, and phase 2 from this phase 1
 export KEEP_CHECKPOINT_MAX=1000 BERT_CONFIG="${BERT_CONFIG:-$ROOT/scripts/configs/bert_mini_nodropout_config.json}"
 rm -rf "$RESULTS_DIR"
+if [ "$SHORT_STEPS" -gt 0 ]; then
+  say "3/5 phase 0: $SHORT_STEPS updates of $SHORT_BATCH sequences of $SEQ0 tokens, lr ${ARGS[3]}"
+  (   # the preset's precision, workers and model; phase 1's learning rate, a tenth of the updates warming up
+    pretrain_lamb_args "$0" "${ARGS[@]}"
+    save_checkpoints_steps=$SHORT_STEPS
+    pretrain_setup "$SEQ0" "$PRED0"
+    pretrain_phase "$RESULTS_DIR/phase_0" "$OUT/phase_0.log" $((SHORT_BATCH / workers)) "$SEQ0" "$PRED0" \
+      "$SHORT_STEPS" $((SHORT_STEPS / 10)) 1 "$learning_rate_phase1" lamb > /dev/null
+  ) || { echo "error: phase 0 failed, see $OUT/phase_0.log" >&2; tail -5 "$OUT/phase_0.log" >&2; exit 1; }
+  INIT_CHECKPOINT="$(pretrain_final_checkpoint "$RESULTS_DIR/phase_0")"; export INIT_CHECKPOINT
+fi
+say "3/5 scripts/$LAUNCHER_SCRIPT ${ARGS[*]} (preset $preset)${INIT_CHECKPOINT:+ from $INIT_CHECKPOINT}"
 bash "$ROOT/scripts/$LAUNCHER_SCRIPT" "${ARGS[@]}" > "$OUT/pretraining.log" 2>&1 \
   || { echo "error: pretraining failed, see $OUT/pretraining.log" >&2; tail -5 "$OUT/pretraining.log" >&2; exit 1; }
 grep -E "^step .*ETA|throughput_train" "$OUT/pretraining.log" | tail -2 || true
@@ -159,7 +186,7 @@ for phase in $PHASES; do
   for ckpt in "${ckpts[@]}"; do
     step="${ckpt##*-}"
     [ "$step" = 0 ] && continue
-    lengths=("$SEQ1 $PRED1"); [ "$phase" = 2 ] && lengths+=("$SEQ2 $PRED2")
+    lengths=("$SEQ1 $PRED1"); [ "$phase" = 2 ] && lengths+=("$SEQ2 $PRED2")   # phase 0's at phase 1's length
     for len in "${lengths[@]}"; do
       read -r seq pred <<< "$len"
       for heldout in "${EVAL_SETS[@]}"; do

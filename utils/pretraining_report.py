@@ -2,10 +2,11 @@
 baseline, as a table (results.md, results.json) and a picture (curve.png).
 
   python utils/pretraining_report.py --output_dir=OUT --eval_dir=OUT/eval --train_records=DIR \
-      --heldout_records=book=DIR,wiki=DIR --logs=phase_1/bert_dllog.json,phase_2/bert_dllog.json
+      --heldout_records=book=DIR,wiki=DIR --logs=phase_0/bert_dllog.json,phase_1/bert_dllog.json,...
 
 --eval_dir holds one folder per evaluation, named phase<P>_step<S>_<set>_<seq_len>, each with the
-eval_results.txt of `run_pretraining.py --do_eval`. Steps of phase 2 are drawn after phase 1's last step.
+eval_results.txt of `run_pretraining.py --do_eval`. Each phase's steps are drawn after those of the phases
+before it (the phase of a dllogger file is its folder's, phase_<P>).
 The baseline always predicts the token most often masked in the training records; it is scored on the same
 held-out records as the checkpoints.
 """
@@ -24,6 +25,7 @@ from utils import plot_log  # noqa: E402
 from utils import training  # noqa: E402
 
 EVAL_NAME = re.compile(r"^phase(\d+)_step(\d+)_(\w+?)_(\d+)$")
+LOG_PHASE = re.compile(r"(?:^|/)phase_(\d+)/[^/]+$")
 SHUFFLED = "_shuffled"   # the suffix of a held-out set's word-order probe (utils/shuffle_records.py)
 FLAGS = flags.FLAGS
 
@@ -72,21 +74,25 @@ def read_evals(eval_dir):
   return sorted(rows, key=lambda r: (r["phase"], r["step"], r["set"], r["seq_len"]))
 
 
-def add_global_steps(rows, phase1_loss):
-  """Numbers phase 2's steps after phase 1's.
+def add_global_steps(rows, losses):
+  """Numbers every phase's steps after those of the phases before it.
 
   Args:
     rows: eval rows as `read_evals` returns; each gets "global_step".
-    phase1_loss: phase 1's logged (step, loss) points; the last is phase 1's length (without any, the last
-      evaluated phase-1 step is).
+    losses: dict phase -> its logged (step, loss) points; a phase's length is its last logged or evaluated step.
 
   Returns:
-    Phase 1's last step.
+    dict phase -> the number of updates of the phases before it (its offset).
   """
-  last_phase1 = max([step for step, _ in phase1_loss] + [r["step"] for r in rows if r["phase"] == 1] + [0])
+  phases = sorted(set(losses) | set(r["phase"] for r in rows))
+  offsets, total = {}, 0
+  for phase in phases:
+    offsets[phase] = total
+    total += max([step for step, _ in losses.get(phase, [])] +
+                 [r["step"] for r in rows if r["phase"] == phase] + [0])
   for r in rows:
-    r["global_step"] = r["step"] + (last_phase1 if r["phase"] == 2 else 0)
-  return last_phase1
+    r["global_step"] = r["step"] + offsets[r["phase"]]
+  return offsets
 
 
 def markdown_table(rows, sets, seq_len, baselines):
@@ -122,26 +128,25 @@ def markdown_table(rows, sets, seq_len, baselines):
   return lines
 
 
-def curve_runs(rows, losses, sets, seq_len, baselines, last_phase1):
+def curve_runs(rows, losses, sets, seq_len, baselines, offsets):
   """The series of curve.png.
 
   Args:
     rows: eval rows with "global_step".
-    losses: the logged (step, loss) points of phase 1 and phase 2.
+    losses: dict phase -> its logged (step, loss) points.
     sets: held-out set names.
     seq_len: the length whose evals are drawn.
     baselines: dict set -> frequent-token accuracy.
-    last_phase1: phase 1's last step (phase 2's offset).
+    offsets: dict phase -> its global-step offset (`add_global_steps`).
 
   Returns:
-    list of (label, series) for `plot_log.plot_runs`: the training loss of both phases, each set's held-out
+    list of (label, series) for `plot_log.plot_runs`: the training loss of every phase, each set's held-out
     accuracies and its baseline.
   """
   loss = []
-  for phase, points in enumerate(losses, start=1):
-    offset = last_phase1 if phase == 2 else 0
-    loss += [(step + offset, v) for step, v in points]
-  runs = [("training loss (phase 1, then 2)", {"loss": loss})]
+  for phase in sorted(losses):
+    loss += [(step + offsets[phase], v) for step, v in losses[phase]]
+  runs = [("training loss (phases %s)" % ", ".join(str(p) for p in sorted(losses)), {"loss": loss})]
   steps = [r["global_step"] for r in rows]
   for s in sets:
     points = [r for r in rows if r["set"] == s and r["seq_len"] == seq_len]
@@ -163,13 +168,13 @@ def write_report(output_dir, rows, sets, baselines, top_id, logs):
     sets: held-out set names.
     baselines: dict set -> frequent-token accuracy on the records of the shortest evaluated length.
     top_id: the baseline's token id.
-    logs: dllogger files of phase 1 and phase 2 (at least phase 1's).
+    logs: dict phase -> its dllogger file.
 
   Returns:
     The markdown text of results.md.
   """
-  losses = [plot_log.read_log(path).get("loss", []) for path in logs]
-  last_phase1 = add_global_steps(rows, losses[0])
+  losses = {phase: plot_log.read_log(path).get("loss", []) for phase, path in logs.items()}
+  offsets = add_global_steps(rows, losses)
   seq_lens = sorted(set(r["seq_len"] for r in rows))
   text = ["# Held-out accuracy of every checkpoint", "",
           "Baseline: always predict token id %d, the most frequent masked token of the training records: %s "
@@ -185,7 +190,7 @@ def write_report(output_dir, rows, sets, baselines, top_id, logs):
   _write(os.path.join(output_dir, "results.md"), "\n".join(text))
   _write(os.path.join(output_dir, "results.json"), json.dumps(
       {"baseline_token_id": top_id, "baseline": baselines, "evals": rows}, indent=1))
-  runs = curve_runs(rows, losses, sets, seq_lens[0], baselines, last_phase1)
+  runs = curve_runs(rows, losses, sets, seq_lens[0], baselines, offsets)
   plot_log.plot_runs(runs, ["loss", "masked_lm_accuracy", "next_sentence_accuracy"],
                      os.path.join(output_dir, "curve.png"),
                      title="Pretraining: training loss and held-out accuracy (%d tokens)" % seq_lens[0])
@@ -210,11 +215,16 @@ def main(_):
     baselines[name] = counts[top_id] / sum(counts.values())
     sets.append(name)
   rows = read_evals(FLAGS.eval_dir)
+  logs = {}
   for log in FLAGS.logs:
+    match = LOG_PHASE.search(log)
+    if not match:
+      raise ValueError("--logs: %s is not in a phase_<P> folder" % log)
     if not os.path.isfile(log):
       raise ValueError("--logs: %s not found" % log)
+    logs[int(match.group(1))] = log
   try:
-    print(write_report(FLAGS.output_dir, rows, sets, baselines, top_id, FLAGS.logs))
+    print(write_report(FLAGS.output_dir, rows, sets, baselines, top_id, logs))
   except (plot_log.MissingMatplotlibError, OSError) as e:
     raise ValueError("%s: %s" % (FLAGS.output_dir, e)) from None
   print("wrote %s/results.md, results.json, curve.png" % FLAGS.output_dir)
@@ -225,7 +235,7 @@ def define_flags():
   flags.DEFINE_string("eval_dir", None, "Folder of phase<P>_step<S>_<set>_<len>/eval_results.txt.")
   flags.DEFINE_string("train_records", None, "Training TFRecords (folder, glob or list) for the baseline.")
   flags.DEFINE_list("heldout_records", None, "name=folder of each held-out set at the curve's length.")
-  flags.DEFINE_list("logs", None, "dllogger files of phase 1 and phase 2, in that order.")
+  flags.DEFINE_list("logs", None, "dllogger file of every phase, each in its phase_<P> folder.")
   flags.mark_flags_as_required(["output_dir", "eval_dir", "train_records", "heldout_records", "logs"])
 
 
