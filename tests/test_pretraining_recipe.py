@@ -118,7 +118,8 @@ def test_report_scores_the_frequent_token_baseline_and_draws_the_curve(tmp_path)
   for name, mlm, nsp in [("phase1_step10_book_64", 0.06, 0.5), ("phase1_step20_book_64", 0.11, 0.6),
                          ("phase2_step5_book_64", 0.13, 0.65), ("phase2_step5_book_128", 0.12, 0.66)]:
     _fake_eval(eval_dir, name, mlm, nsp)
-  log = str(tmp_path / "phase1.json")
+  os.makedirs(str(tmp_path / "phase_1"))   # the report takes a log's phase from its folder
+  log = str(tmp_path / "phase_1" / "bert_dllog.json")
   with open(log, "w") as f:
     for step, loss in [(10, 9.0), (20, 7.5)]:
       f.write("DLLL " + json.dumps({"type": "LOG", "step": [step], "data": {"loss": loss}}) + "\n")
