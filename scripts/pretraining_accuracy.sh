@@ -90,7 +90,8 @@ SHORT_STEPS="${SHORT_STEPS:-1000}" SHORT_BATCH="${SHORT_BATCH:-128}" SEQ0="${SHO
 for name in SHORT_STEPS SHORT_BATCH SEQ0; do
   [[ "${!name}" =~ ^[0-9]+$ ]] || { echo "error: ${name/SEQ0/SHORT_SEQ_LENGTH}=${!name} is not a count" >&2; exit 2; }
 done
-(( SHORT_BATCH % workers == 0 && SHORT_BATCH > 0 )) \
+(( SHORT_STEPS == 0 || SHORT_BATCH > 0 )) || { echo "error: SHORT_BATCH=$SHORT_BATCH: phase 0 needs a batch" >&2; exit 2; }
+(( SHORT_BATCH % workers == 0 )) \
   || { echo "error: NUM_WORKERS=$workers does not divide SHORT_BATCH=$SHORT_BATCH" >&2; exit 2; }
 (( SEQ0 >= 8 && SEQ0 < SEQ1 )) \
   || { echo "error: SHORT_SEQ_LENGTH=$SEQ0: expected 8 to $((SEQ1 - 1)) tokens" >&2; exit 2; }

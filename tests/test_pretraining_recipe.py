@@ -143,6 +143,12 @@ def test_report_scores_the_frequent_token_baseline_and_draws_the_curve(tmp_path)
   assert "## Held-out records of 128 tokens" in table
   with open(os.path.join(out, "curve.png"), "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  stray = str(tmp_path / "bert_dllog.json")   # a log whose phase cannot be told from its folder
+  shutil.copy(log, stray)
+  proc = _run([PYTHON, "utils/pretraining_report.py", "--output_dir=" + out, "--eval_dir=" + eval_dir,
+               "--train_records=" + train, "--heldout_records=book=" + heldout, "--logs=" + stray], check=False)
+  assert (proc.returncode, proc.stderr.strip().splitlines()) == (
+      2, ["pretraining_report.py: error: --logs: %s is not in a phase_<P> folder" % stray])
 
 
 def test_chapter_heading_right_after_text_starts_a_new_document_and_books_are_held_out(tmp_path):
@@ -244,6 +250,7 @@ def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_p
     (dict(SHORT_SEQ_LENGTH="128"), "error: SHORT_SEQ_LENGTH=128: expected 8 to 127 tokens"),
     (dict(SHORT_STEPS="-1"), "error: SHORT_STEPS=-1 is not a count"),
     (dict(NUM_WORKERS="2", SHORT_BATCH="15"), "error: NUM_WORKERS=2 does not divide SHORT_BATCH=15"),
+    (dict(SHORT_BATCH="0"), "error: SHORT_BATCH=0: phase 0 needs a batch"),
 ])
 def test_recipe_script_rejects_bad_settings_in_one_line(tmp_path, env, message):
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), str(tmp_path / "out")],

@@ -217,6 +217,7 @@ def test_bad_inputs_give_clear_errors(data, tmp_path, minilm_tf_dir):
       (dict(train_dir=str(mixed)), "part-1.tfrecord: feature 'input_ids' has 32 values, expected 64"),
       (dict(train_dir=str(tmp_path / "nope")), "--input_files_dir=%s: no input files found" % (tmp_path / "nope")),
       (dict(train_dir=str(empty)), "no input files found"),
+      (dict(train_dir=str(tmp_path / "em*")), "--input_files_dir=%s: no input files found" % (tmp_path / "em*")),
       (dict(train_dir=data["train"], seq=32),
        "part-0.tfrecord: feature 'input_ids' has 64 values, expected 32"),
       (dict(train_dir=data["train"], init_checkpoint=os.path.join(minilm_tf_dir, "bert_model.ckpt")),

@@ -195,7 +195,7 @@ def list_input_files(pattern, flag_name):
       files.extend(os.path.join(part, f) for f in os.listdir(part)
                    if not f.startswith(".") and os.path.isfile(os.path.join(part, f)))
     else:
-      files.extend(glob.glob(part))
+      files.extend(f for f in glob.glob(part) if os.path.isfile(f))   # a glob may match folders too
   files = sorted(set(files))
   if not files:
     raise ValueError("--%s=%s: no input files found" % (flag_name, pattern))
