@@ -331,10 +331,13 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
       d = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
       if len(input_files) >= runtime.size:
         d = d.shard(runtime.size, runtime.rank)
-        d = d.shuffle(len(input_files), seed=runtime.config.seed, reshuffle_each_iteration=True)
+        own_files = len(range(runtime.rank, len(input_files), runtime.size))
+        d = d.shuffle(own_files, seed=runtime.config.seed, reshuffle_each_iteration=True)
         if repeat:
           d = d.repeat()
-        d = d.interleave(tf.data.TFRecordDataset, cycle_length=min(cycle_length, len(input_files)),
+        # No more readers than this worker has files: more would read a file's next pass beside this one, and
+        # every record would come twice within a few batches.
+        d = d.interleave(tf.data.TFRecordDataset, cycle_length=min(cycle_length, own_files),
                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
       else:
         d = tf.data.TFRecordDataset(input_files).shard(runtime.size, runtime.rank)
