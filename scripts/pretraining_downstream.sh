@@ -8,8 +8,9 @@
 #
 #   bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG
 #
-# Environment: TASKS (default "sst2 cola"; also mrpc), SEEDS (default "1 2"), LR (1e-4, what the README's runs
-# use; 3e-4 did worse on SST-2), BATCH (32), EPOCHS (3), SST2_TRAIN_ROWS (8000: the SST-2 training slice),
+# Environment: TASKS (default "sst2 cola"; also mrpc), SEEDS (default "1 2"), LR (1e-4), BATCH (32), EPOCHS (3),
+# SST2_TRAIN_ROWS (8000: the SST-2 training slice), SST2_DEV (0; 1: choose settings without the held-back slice:
+# train on the first 3/4 of the training slice and score on the rest, those of its rows not inside a training row),
 # BERT_SHARED_DATA (default /work/shared/data; GLUE in $BERT_SHARED_DATA/glue), PYTHON.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,11 +24,14 @@ VOCAB="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt"
 LR="${LR:-1e-4}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}" SST2_TRAIN_ROWS="${SST2_TRAIN_ROWS:-8000}"
 [[ "$SST2_TRAIN_ROWS" =~ ^[1-9][0-9]*$ ]] \
   || { echo "error: SST2_TRAIN_ROWS=$SST2_TRAIN_ROWS is not a positive row count" >&2; exit 2; }
+SST2_DEV="${SST2_DEV:-0}"
+[[ "$SST2_DEV" =~ ^[01]$ ]] || { echo "error: SST2_DEV=$SST2_DEV: expected 0 or 1" >&2; exit 2; }
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
 mkdir -p "$OUT"
 
 # Each task: "TASK_NAME METRIC DATA_DIR". The SST-2 slices are made below.
-declare -A TASK_DATA=([sst2]="SST-2 eval_accuracy $OUT/data/SST-2" [cola]="CoLA eval_mcc $GLUE/CoLA"
+SST2_DIR="$OUT/data/SST-2"; [ "$SST2_DEV" = 0 ] || SST2_DIR="$OUT/data/SST-2-dev"
+declare -A TASK_DATA=([sst2]="SST-2 eval_accuracy $SST2_DIR" [cola]="CoLA eval_mcc $GLUE/CoLA"
                       [mrpc]="MRPC eval_accuracy $ROOT/data/samples/glue/MRPC")
 for t in ${TASKS:-sst2 cola}; do
   [ -n "${TASK_DATA[$t]:-}" ] || { echo "error: TASKS: unknown task '$t' (expected sst2, cola, mrpc)" >&2; exit 2; }
@@ -37,6 +41,11 @@ done
 if [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$OUT/data/SST-2/dev.tsv" ]; then
   (cd "$ROOT" && "$PY" -m utils.sst2_slices "$GLUE/SST-2/train.tsv" "$OUT/data/SST-2" \
      --train_rows="$SST2_TRAIN_ROWS" --heldout_rows=2000)
+fi
+if [ "$SST2_DEV" = 1 ] && [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$SST2_DIR/dev.tsv" ]; then
+  dev_rows=$((SST2_TRAIN_ROWS / 4))
+  (cd "$ROOT" && "$PY" -m utils.sst2_slices "$OUT/data/SST-2/train.tsv" "$SST2_DIR" \
+     --train_rows=$((SST2_TRAIN_ROWS - dev_rows)) --heldout_rows="$dev_rows")
 fi
 
 finetune () {  # task_name data_dir seed out [--init_checkpoint=...]

@@ -1,5 +1,6 @@
 """utils/sst2_slices.py: the held-back SST-2 slice keeps no phrase that occurs inside a training phrase."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -54,3 +55,38 @@ def test_downstream_script_names_a_bad_training_slice(tmp_path, rows):
                        capture_output=True, text=True)
   assert run.returncode == 2
   assert run.stderr.strip() == "error: SST2_TRAIN_ROWS=%s is not a positive row count" % rows
+
+
+def test_downstream_dev_split_never_touches_the_held_back_slice(tmp_path):
+  """SST2_DEV=1 trains on the first 3/4 of the training slice and scores on the rest, not on the held-back rows."""
+  rows = ["w%04d phrase\t%d" % (i, i % 2) for i in range(2100)]
+  glue = tmp_path / "shared" / "glue" / "SST-2"
+  glue.mkdir(parents=True)
+  (glue / "train.tsv").write_text("sentence\tlabel\n" + "".join(r + "\n" for r in rows))
+  checkpoint, config = tmp_path / "model.ckpt-1", tmp_path / "bert_config.json"
+  (tmp_path / "model.ckpt-1.index").write_text("")  # not a checkpoint: fine-tuning fails after the slices are made
+  shutil.copy(os.path.join(ROOT, "scripts", "configs", "bert_tiny_config.json"), config)
+  out = tmp_path / "out"
+  run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_downstream.sh"), str(out), str(checkpoint),
+                        str(config)], env=dict(SUBPROCESS_ENV, PYTHON=sys.executable, TASKS="sst2", SEEDS="1",
+                                               SST2_TRAIN_ROWS="80", SST2_DEV="1",
+                                               BERT_SHARED_DATA=str(tmp_path / "shared")),
+                       capture_output=True, text=True)
+  assert run.returncode == 1 and "fine-tuning failed" in run.stderr
+  read = lambda path: path.read_text().splitlines()[1:]
+  assert read(out / "data" / "SST-2" / "train.tsv") == rows[:80]
+  assert read(out / "data" / "SST-2" / "dev.tsv") == rows[100:]
+  assert read(out / "data" / "SST-2-dev" / "train.tsv") == rows[:60]
+  assert read(out / "data" / "SST-2-dev" / "dev.tsv") == rows[60:80]
+  assert "--data_dir=%s" % (out / "data" / "SST-2-dev") in (out / "sst2" / "pretrained_s1.log").read_text()
+
+
+def test_downstream_script_names_a_bad_dev_switch(tmp_path):
+  checkpoint, config = tmp_path / "model.ckpt-1", tmp_path / "bert_config.json"
+  (tmp_path / "model.ckpt-1.index").write_text("")
+  config.write_text("{}")
+  run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_downstream.sh"), str(tmp_path / "out"),
+                        str(checkpoint), str(config)], env=dict(SUBPROCESS_ENV, SST2_DEV="yes"),
+                       capture_output=True, text=True)
+  assert run.returncode == 2
+  assert run.stderr.strip() == "error: SST2_DEV=yes: expected 0 or 1"
