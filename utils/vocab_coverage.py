@@ -1,11 +1,12 @@
 """How much of a fine-tuning task's text did pretraining see? WordPiece coverage and word-embedding collapse.
 
 A model pretrained from scratch on a small corpus with a large vocabulary (bert-base-uncased's 30522 WordPieces)
-learns nothing about the pieces its text never contains, and with the output embeddings tied to the input ones
-the softmax pushes all of those rows the same way: they end up nearly parallel, and a fine-tuned model starts
-unable to tell those words apart. This prints, for a task's text, the share of its WordPiece occurrences whose
-piece the pretraining text holds fewer than K times, its most frequent such pieces, and, given a checkpoint, the
-mean pairwise cosine similarity of word-embedding rows by how often pretraining saw them.
+learns nothing about the pieces its text never contains; with the output embeddings tied to the input ones, the
+softmax likely pushes all of those rows the same way, and they end up nearly parallel (measured in the README), so
+a fine-tuned model starts unable to tell those words apart. This prints, for a task's text, the share of its
+WordPiece occurrences whose piece the pretraining text holds fewer than K times (K = 1, 5, 20), its most frequent
+such pieces, and, given a checkpoint, the mean pairwise cosine similarity of word-embedding rows by how often
+pretraining saw them.
 
   python -m utils.vocab_coverage --vocab_file=VOCAB --pretraining_text='DIR/*.txt' --task_tsv=SST-2/train.tsv \\
       [--column=0] [--header=1] [--init_checkpoint=CKPT]     # CoLA: --column=3 --header=0
