@@ -24,7 +24,6 @@
 #      (utils/shuffle_records.py): a model that predicts from the bag of words scores the same on both;
 #   5. utils/pretraining_report.py: OUT_DIR/results.md (the table, with the baseline of always predicting the most
 #      frequent masked token of the training records) and OUT_DIR/curve.png.
-# The last two lines name the final checkpoint and its bert_config.json.
 #
 #   bash scripts/pretraining_accuracy.sh OUT_DIR
 #
@@ -37,7 +36,10 @@
 # the default, or "1": phase 1 only, e.g. to compare worker counts; phase 0 runs before either), SHORT_STEPS
 # (phase 0's updates, default 1000; 0: no phase 0), SHORT_BATCH (its global batch, default 128), SHORT_SEQ_LENGTH
 # (default 16), DUPE_FACTOR (default 5), WIKI_WEIGHT (default 4: the articles' file is listed that many times),
-# MASKED_LM_PROB (default 0.4), PYTHON (set: no set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
+# MASKED_LM_PROB (default 0.4), VOCAB_SIZE (unset: bert-base-uncased's vocabulary; N: a vocabulary of N WordPieces
+# learnt from the training text by data/learn_vocab.py, OUT_DIR/vocab.txt, with OUT_DIR/bert_config.json the model's
+# config at that vocab_size), PYTHON (set: no set-up run). Every checkpoint is kept (KEEP_CHECKPOINT_MAX=1000).
+# The last three lines name the vocabulary, the final checkpoint and its bert_config.json.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:?usage: bash scripts/pretraining_accuracy.sh OUT_DIR}"
@@ -95,6 +97,9 @@ done
   || { echo "error: NUM_WORKERS=$workers does not divide SHORT_BATCH=$SHORT_BATCH" >&2; exit 2; }
 (( SEQ0 >= 8 && SEQ0 < SEQ1 )) \
   || { echo "error: SHORT_SEQ_LENGTH=$SEQ0: expected 8 to $((SEQ1 - 1)) tokens" >&2; exit 2; }
+[[ "${VOCAB_SIZE:-105}" =~ ^[0-9]+$ ]] && (( ${VOCAB_SIZE:-105} > 104 )) \
+  || { echo "error: VOCAB_SIZE=$VOCAB_SIZE: expected a WordPiece count above the 104 reserved entries" >&2; exit 2; }
+export BERT_CONFIG="${BERT_CONFIG:-$ROOT/scripts/configs/bert_mini_nodropout_config.json}"
 PRED0="$(max_pred "$SEQ0")" LENGTHS=("$SEQ1 $PRED1" "$SEQ2 $PRED2")
 if [ "$SHORT_STEPS" -gt 0 ]; then LENGTHS=("$SEQ0 $PRED0" "${LENGTHS[@]}"); PHASES="0 $PHASES"; fi
 # 1. Text, one sentence per line.
@@ -118,6 +123,15 @@ fi
 [ -f "$TEXT_DIR/heldout_book.txt" ] && compgen -G "$TEXT_DIR/train/*.txt" >/dev/null \
   || { echo "error: TEXT_DIR=$TEXT_DIR needs train/*.txt and heldout_book.txt" >&2; exit 2; }
 HELDOUT_SETS=(book); [ -f "$TEXT_DIR/heldout_wiki.txt" ] && HELDOUT_SETS+=(wiki)
+if [ -n "${VOCAB_SIZE:-}" ]; then   # a vocabulary of the training text, and the model's config at its size
+  VOCAB="$OUT/vocab.txt"
+  say "1/5 data/learn_vocab.py: $VOCAB_SIZE WordPieces from $TEXT_DIR/train -> $VOCAB"
+  "$PYTHON" "$ROOT/data/learn_vocab.py" --input_files="$TEXT_DIR/train/*.txt" --vocab_size="$VOCAB_SIZE" \
+    --output_file="$VOCAB" | sed 's/^/  /'
+  "$PYTHON" -c 'import json, sys; c = json.load(open(sys.argv[1])); c["vocab_size"] = int(sys.argv[2])
+json.dump(c, open(sys.argv[3], "w"), indent=2)' "$BERT_CONFIG" "$VOCAB_SIZE" "$OUT/bert_config.json"
+  BERT_CONFIG="$OUT/bert_config.json"
+fi
 
 # 2. TFRecords: training in NVIDIA's layout (what the launchers read), held-out sets beside it.
 make_records () {  # seq pred masked_lm_prob dupe output_files input_files: prints the instance count
@@ -156,7 +170,7 @@ done
 export RESULTS_DIR="$OUT/pretraining" MAX_SEQ_LENGTH_PHASE1=$SEQ1 MAX_PREDICTIONS_PHASE1=$PRED1
 export MAX_SEQ_LENGTH_PHASE2=$SEQ2 MAX_PREDICTIONS_PHASE2=$PRED2
 unset INIT_CHECKPOINT PHASE1_CHECKPOINT   # phase 0 (or 1) from scratch, and phase 2 from this phase 1
-export KEEP_CHECKPOINT_MAX=1000 BERT_CONFIG="${BERT_CONFIG:-$ROOT/scripts/configs/bert_mini_nodropout_config.json}"
+export KEEP_CHECKPOINT_MAX=1000
 rm -rf "$RESULTS_DIR"
 if [ "$SHORT_STEPS" -gt 0 ]; then
   say "3/5 phase 0: $SHORT_STEPS updates of $SHORT_BATCH sequences of $SEQ0 tokens, lr ${ARGS[3]}"
@@ -212,5 +226,6 @@ for heldout in "${EVAL_SETS[@]}"; do heldout_records+=("$heldout=$DATA_DIR/heldo
   --heldout_records="$(IFS=,; echo "${heldout_records[*]}")" \
   --logs="$(for phase in $PHASES; do echo "$RESULTS_DIR/phase_$phase/bert_dllog.json"; done | paste -sd, -)"
 say "done in $(( $(date +%s) - t0 )) s"
+echo "vocab_file: $VOCAB"
 echo "final_checkpoint: $(pretrain_final_checkpoint "$RESULTS_DIR/phase_${PHASES: -1}")"
 echo "bert_config: $CONFIG"

@@ -11,6 +11,7 @@
 # Environment: TASKS (default "sst2 cola"; also mrpc), SEEDS (default "1 2"), LR (1e-4), BATCH (32), EPOCHS (3),
 # SST2_TRAIN_ROWS (8000: the SST-2 training slice), SST2_DEV (0; 1: choose settings without the held-back slice:
 # train on the first 3/4 of the training slice and score on the rest, those of its rows not inside a training row),
+# VOCAB_FILE (default bert-base-uncased's; the recipe's vocab_file line when it ran with VOCAB_SIZE),
 # BERT_SHARED_DATA (default /work/shared/data; GLUE in $BERT_SHARED_DATA/glue), PYTHON.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +21,8 @@ CHECKPOINT="${2:?missing CHECKPOINT}" CONFIG="${3:?missing BERT_CONFIG}"
 [ -f "$CONFIG" ] || { echo "error: BERT_CONFIG=$CONFIG not found" >&2; exit 2; }
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 GLUE="${BERT_SHARED_DATA:-/work/shared/data}/glue"
-VOCAB="$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt"
+VOCAB="${VOCAB_FILE:-$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt}"
+[ -f "$VOCAB" ] || { echo "error: VOCAB_FILE=$VOCAB not found" >&2; exit 2; }
 LR="${LR:-1e-4}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}" SST2_TRAIN_ROWS="${SST2_TRAIN_ROWS:-8000}"
 [[ "$SST2_TRAIN_ROWS" =~ ^[1-9][0-9]*$ ]] \
   || { echo "error: SST2_TRAIN_ROWS=$SST2_TRAIN_ROWS is not a positive row count" >&2; exit 2; }

@@ -187,10 +187,11 @@ def _recipe(tmp_path, **env):
 
 
 def test_recipe_script_runs_every_phase_and_reports_every_checkpoint(tmp_path):
-  """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 3 + 9 + 1 updates."""
+  """The whole of scripts/pretraining_accuracy.sh at smoke size: a 2-layer model, 3 + 9 + 1 updates, with a
+  vocabulary of 400 WordPieces learnt from the training text (VOCAB_SIZE)."""
   config = write_tiny_config(str(tmp_path / "tiny.json"), dropout=0.0, max_position_embeddings=256)
   out, lines, results = _recipe(tmp_path, BERT_CONFIG=config, TRAIN_STEPS="10", SAVE_STEPS="5", DUPE_FACTOR="1",
-                                SHORT_STEPS="3", SHORT_BATCH="32")
+                                SHORT_STEPS="3", SHORT_BATCH="32", VOCAB_SIZE="400")
   # Phase 0: 3 updates of 16 tokens, evaluated at 128; phase 1 from its checkpoint: 9 updates, checkpoints at 5
   # and 9; phase 2: 10 * 16 / (10 * 16) = 1 update, at 128 and 256 tokens; each on the held-out book and on its
   # word-order probe (the same records, words shuffled). Global steps count on from the phase before.
@@ -202,8 +203,14 @@ def test_recipe_script_runs_every_phase_and_reports_every_checkpoint(tmp_path):
     assert "init_checkpoint %s: " % os.path.join(out, "pretraining", "phase_0", "model.ckpt-3") in f.read()
   assert set(results["baseline"]) == {"book", "book_shuffled"} and 0 < results["baseline"]["book"] < 0.2
   assert results["baseline"]["book_shuffled"] == results["baseline"]["book"]   # the same masked tokens
-  assert lines[-2] == "final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_2", "model.ckpt-1")
-  assert lines[-1] == "bert_config: %s" % (tmp_path / "tiny.json")
+  vocab = os.path.join(out, "vocab.txt")
+  assert lines[-3:] == ["vocab_file: %s" % vocab,
+                        "final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_2", "model.ckpt-1"),
+                        "bert_config: %s" % os.path.join(out, "bert_config.json")]
+  with open(vocab, encoding="utf-8") as f:
+    assert len(f.read().splitlines()) == 400
+  with open(os.path.join(out, "bert_config.json")) as f, open(config) as g:
+    assert json.load(f) == dict(json.load(g), vocab_size=400)  # the given config at the vocabulary's size
   for name in ("results.md", "curve.png"):
     assert os.path.getsize(os.path.join(out, name)) > 0
   with open(os.path.join(out, "results.md")) as f:
@@ -219,6 +226,7 @@ def test_recipe_script_runs_every_phase_and_reports_every_checkpoint(tmp_path):
     tolerance = 0.04 if seq == 16 else 0.03
     assert abs(_masked_share(os.path.join(data, "training", "part_0.tfrecord")) - 0.4) < tolerance
     assert abs(_masked_share(os.path.join(data, "test", "heldout.tfrecord")) - 0.15) < tolerance
+    assert _max_token_id(os.path.join(data, "training", "part_0.tfrecord")) < 400  # made with the learnt vocabulary
 
 
 def _masked_share(path):
@@ -229,6 +237,15 @@ def _masked_share(path):
     masked += sum(feature["masked_lm_weights"].float_list.value)
     tokens += sum(feature["input_mask"].int64_list.value)
   return masked / tokens
+
+
+def _max_token_id(path):
+  """The largest input or masked-LM token id in the TFRecords at `path`."""
+  largest = 0
+  for record in tf.data.TFRecordDataset(path):
+    feature = tf.train.Example.FromString(record.numpy()).features.feature
+    largest = max([largest, *feature["input_ids"].int64_list.value, *feature["masked_lm_ids"].int64_list.value])
+  return largest
 
 
 @pytest.mark.slow
@@ -251,6 +268,7 @@ def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_p
     (dict(SHORT_STEPS="-1"), "error: SHORT_STEPS=-1 is not a count"),
     (dict(NUM_WORKERS="2", SHORT_BATCH="15"), "error: NUM_WORKERS=2 does not divide SHORT_BATCH=15"),
     (dict(SHORT_BATCH="0"), "error: SHORT_BATCH=0: phase 0 needs a batch"),
+    (dict(VOCAB_SIZE="104"), "error: VOCAB_SIZE=104: expected a WordPiece count above the 104 reserved entries"),
 ])
 def test_recipe_script_rejects_bad_settings_in_one_line(tmp_path, env, message):
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), str(tmp_path / "out")],
