@@ -22,8 +22,9 @@ import heapq
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
+import cli
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tokenization  # pylint: disable=wrong-import-position
 
@@ -152,14 +153,5 @@ def main(_):
            len(counts), len(files)))
 
 
-def run(argv):
-  """`main`, with a bad file or flag reported in one line and exit status 2."""
-  try:
-    main(argv)
-  except ValueError as e:
-    print("learn_vocab.py: error: %s" % e, file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == "__main__":
-  app.run(run)
+  cli.run_main(main)

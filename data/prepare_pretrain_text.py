@@ -18,9 +18,10 @@ Usage:
 """
 import os
 import re
-import sys
 
-from absl import app, flags
+from absl import flags
+
+import cli
 
 WIKITEXT_TITLE = re.compile(r"^ = [^=].* = $")
 WIKITEXT_HEADING = re.compile(r"^ (= )+.* (= )+$")
@@ -142,15 +143,6 @@ def main(argv):
         (f", {len(heldout)} held-out documents to {FLAGS.heldout_output_file}" if heldout else ""))
 
 
-def run(argv):
-  """`main`, with a bad file or flag reported in one line and exit status 2."""
-  try:
-    main(argv)
-  except ValueError as e:
-    print("prepare_pretrain_text.py: error: %s" % e, file=sys.stderr)
-    sys.exit(2)
-
-
 def define_flags():
   flags.DEFINE_string("output_file", None, "Where to write the sentence-per-line text.")
   flags.DEFINE_string("nltk_data", None, "Folder holding tokenizers/punkt_tab/english.")
@@ -170,4 +162,4 @@ FLAGS = flags.FLAGS
 
 if __name__ == "__main__":
   define_flags()
-  app.run(run)
+  cli.run_main(main)
