@@ -114,9 +114,10 @@ def _merge_everywhere(pair, piece, words, pair_counts, where, heap):
 
 
 def write_vocab(path, pieces):
-  """Writes RESERVED then the pieces, one per line, atomically."""
+  """Writes RESERVED then the pieces (never one of them: BasicTokenizer splits off "[" and "]"), one per line,
+  atomically."""
   with open(path + ".tmp", "w", encoding="utf-8") as f:
-    f.write("".join(p + "\n" for p in RESERVED + [p for p in pieces if p not in RESERVED]))
+    f.write("".join(p + "\n" for p in RESERVED + pieces))
   os.replace(path + ".tmp", path)
 
 

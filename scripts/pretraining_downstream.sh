@@ -40,14 +40,12 @@ for t in ${TASKS:-sst2 cola}; do
   source_dir="$GLUE/SST-2"; [ "$t" = sst2 ] || source_dir="${TASK_DATA[$t]##* }"
   [ -f "$source_dir/train.tsv" ] || { echo "error: $source_dir/train.tsv not found (set BERT_SHARED_DATA)" >&2; exit 2; }
 done
-if [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$OUT/data/SST-2/dev.tsv" ]; then
-  (cd "$ROOT" && "$PY" -m utils.sst2_slices "$GLUE/SST-2/train.tsv" "$OUT/data/SST-2" \
-     --train_rows="$SST2_TRAIN_ROWS" --heldout_rows=2000)
-fi
-if [ "$SST2_DEV" = 1 ] && [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]] && [ ! -f "$SST2_DIR/dev.tsv" ]; then
+if [[ " ${TASKS:-sst2 cola} " == *" sst2 "* ]]; then
+  [ -f "$OUT/data/SST-2/dev.tsv" ] || (cd "$ROOT" && "$PY" -m utils.sst2_slices "$GLUE/SST-2/train.tsv" \
+    "$OUT/data/SST-2" --train_rows="$SST2_TRAIN_ROWS" --heldout_rows=2000)
   dev_rows=$((SST2_TRAIN_ROWS / 4))
-  (cd "$ROOT" && "$PY" -m utils.sst2_slices "$OUT/data/SST-2/train.tsv" "$SST2_DIR" \
-     --train_rows=$((SST2_TRAIN_ROWS - dev_rows)) --heldout_rows="$dev_rows")
+  [ "$SST2_DEV" = 0 ] || [ -f "$SST2_DIR/dev.tsv" ] || (cd "$ROOT" && "$PY" -m utils.sst2_slices \
+    "$OUT/data/SST-2/train.tsv" "$SST2_DIR" --train_rows=$((SST2_TRAIN_ROWS - dev_rows)) --heldout_rows="$dev_rows")
 fi
 
 finetune () {  # task_name data_dir seed out [--init_checkpoint=...]

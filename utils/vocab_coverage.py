@@ -28,7 +28,7 @@ def count_pieces(tokenizer, lines):
   """A Counter of WordPiece ids over the given lines of text."""
   counts = collections.Counter()
   for line in lines:
-    counts.update(tokenizer.convert_tokens_to_ids(tokenizer.tokenize(line)))
+    counts.update(tokenizer.tokenize_to_ids(line))
   return counts
 
 
@@ -93,15 +93,14 @@ def main(argv=None):
     print("error: %s" % e, file=sys.stderr)
     return 2
   task = count_pieces(tokenizer, (row[args.column] for row in rows))
-  inverse = {i: piece for piece, i in tokenizer.vocab.items()}
   print("%d pretraining files, %d WordPiece occurrences; task: %d rows, %d occurrences"
         % (len(files), sum(pretraining.values()), len(rows), sum(task.values())))
   for below in (1, 5, 20):
     print("task occurrences of pieces pretraining saw fewer than %d times: %.1f%%"
           % (below, 100 * coverage(pretraining, task, below)))
-  unseen = [(c, inverse[i]) for i, c in task.most_common() if pretraining[i] < 5][:15]
+  unseen = [(i, c) for i, c in task.most_common() if pretraining[i] < 5][:15]
   print("most frequent of them: " + ", ".join("%s (%d in task, %d in pretraining)"
-                                                % (p, c, pretraining[tokenizer.vocab[p]]) for c, p in unseen))
+                                                % (tokenizer.inv_vocab[i], c, pretraining[i]) for i, c in unseen))
   if args.init_checkpoint:
     try:
       report = embedding_report(args.init_checkpoint, pretraining)
