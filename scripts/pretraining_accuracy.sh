@@ -97,7 +97,7 @@ done
   || { echo "error: NUM_WORKERS=$workers does not divide SHORT_BATCH=$SHORT_BATCH" >&2; exit 2; }
 (( SEQ0 >= 8 && SEQ0 < SEQ1 )) \
   || { echo "error: SHORT_SEQ_LENGTH=$SEQ0: expected 8 to $((SEQ1 - 1)) tokens" >&2; exit 2; }
-[[ "${VOCAB_SIZE:-105}" =~ ^[0-9]+$ ]] && (( ${VOCAB_SIZE:-105} > 104 )) \
+[[ "${VOCAB_SIZE:-105}" =~ ^[1-9][0-9]*$ ]] && (( ${VOCAB_SIZE:-105} > 104 )) \
   || { echo "error: VOCAB_SIZE=$VOCAB_SIZE: expected a WordPiece count above the 104 reserved entries" >&2; exit 2; }
 export BERT_CONFIG="${BERT_CONFIG:-$ROOT/scripts/configs/bert_mini_nodropout_config.json}"
 PRED0="$(max_pred "$SEQ0")" LENGTHS=("$SEQ1 $PRED1" "$SEQ2 $PRED2")

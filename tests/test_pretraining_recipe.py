@@ -269,6 +269,7 @@ def test_shortened_recipe_on_shipped_text_learns_beyond_the_frequent_token(tmp_p
     (dict(NUM_WORKERS="2", SHORT_BATCH="15"), "error: NUM_WORKERS=2 does not divide SHORT_BATCH=15"),
     (dict(SHORT_BATCH="0"), "error: SHORT_BATCH=0: phase 0 needs a batch"),
     (dict(VOCAB_SIZE="104"), "error: VOCAB_SIZE=104: expected a WordPiece count above the 104 reserved entries"),
+    (dict(VOCAB_SIZE="0800"), "error: VOCAB_SIZE=0800: expected a WordPiece count above the 104 reserved entries"),
 ])
 def test_recipe_script_rejects_bad_settings_in_one_line(tmp_path, env, message):
   proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_accuracy.sh"), str(tmp_path / "out")],
