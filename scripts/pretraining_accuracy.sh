@@ -100,7 +100,8 @@ done
 [[ "${VOCAB_SIZE:-105}" =~ ^[1-9][0-9]*$ ]] && (( ${VOCAB_SIZE:-105} > 104 )) \
   || { echo "error: VOCAB_SIZE=$VOCAB_SIZE: expected a WordPiece count above the 104 reserved entries" >&2; exit 2; }
 export BERT_CONFIG="${BERT_CONFIG:-$ROOT/scripts/configs/bert_mini_nodropout_config.json}"
-PRED0="$(max_pred "$SEQ0")" LENGTHS=("$SEQ1 $PRED1" "$SEQ2 $PRED2")
+PRED0="$(max_pred "$SEQ0")" LENGTHS=("$SEQ1 $PRED1")
+[ "$PHASES" = 1 ] || LENGTHS+=("$SEQ2 $PRED2")   # records of 256 tokens only for phase 2
 if [ "$SHORT_STEPS" -gt 0 ]; then LENGTHS=("$SEQ0 $PRED0" "${LENGTHS[@]}"); PHASES="0 $PHASES"; fi
 # 1. Text, one sentence per line.
 if [ -z "${TEXT_DIR:-}" ]; then

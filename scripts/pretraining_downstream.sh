@@ -9,6 +9,7 @@
 #   bash scripts/pretraining_downstream.sh OUT_DIR CHECKPOINT BERT_CONFIG
 #
 # Environment: TASKS (default "sst2 cola"; also mrpc), SEEDS (default "1 2"), LR (1e-4), BATCH (32), EPOCHS (3),
+# OPTIMIZER (adam: Google's AdamWeightDecay; lamb: steps relative to each layer's weight norm),
 # SST2_TRAIN_ROWS (8000: the SST-2 training slice), SST2_DEV (0; 1: choose settings without the held-back slice:
 # train on the first 3/4 of the training slice and score on the rest, those of its rows not inside a training row),
 # VOCAB_FILE (default bert-base-uncased's; the recipe's vocab_file line when it ran with VOCAB_SIZE),
@@ -26,7 +27,8 @@ VOCAB="${VOCAB_FILE:-$ROOT/data/samples/vocab/bert-base-uncased-vocab.txt}"
 LR="${LR:-1e-4}" BATCH="${BATCH:-32}" EPOCHS="${EPOCHS:-3}" SST2_TRAIN_ROWS="${SST2_TRAIN_ROWS:-8000}"
 [[ "$SST2_TRAIN_ROWS" =~ ^[1-9][0-9]*$ ]] \
   || { echo "error: SST2_TRAIN_ROWS=$SST2_TRAIN_ROWS is not a positive row count" >&2; exit 2; }
-SST2_DEV="${SST2_DEV:-0}"
+SST2_DEV="${SST2_DEV:-0}" OPTIMIZER="${OPTIMIZER:-adam}"
+[[ "$OPTIMIZER" =~ ^(adam|lamb)$ ]] || { echo "error: OPTIMIZER=$OPTIMIZER: expected adam or lamb" >&2; exit 2; }
 [[ "$SST2_DEV" =~ ^[01]$ ]] || { echo "error: SST2_DEV=$SST2_DEV: expected 0 or 1" >&2; exit 2; }
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}" TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-1}"
 mkdir -p "$OUT"
@@ -54,7 +56,7 @@ finetune () {  # task_name data_dir seed out [--init_checkpoint=...]
   "$PY" "$ROOT/run_classifier.py" --task_name="$task" --data_dir="$data" --vocab_file="$VOCAB" \
     --bert_config_file="$CONFIG" --do_train --do_eval --max_seq_length=128 --train_batch_size="$BATCH" \
     --eval_batch_size=64 --learning_rate="$LR" --num_train_epochs="$EPOCHS" --warmup_proportion=0.1 \
-    --seed="$seed" --output_dir="$out" "$@" > "$out.log" 2>&1 \
+    --optimizer_type="$OPTIMIZER" --seed="$seed" --output_dir="$out" "$@" > "$out.log" 2>&1 \
     || { echo "error: fine-tuning failed, see $out.log" >&2; tail -3 "$out.log" >&2; exit 1; }
 }
 
@@ -68,7 +70,7 @@ rows=()
 for t in ${TASKS:-sst2 cola}; do
   read -r task key data <<< "${TASK_DATA[$t]}"
   for seed in ${SEEDS:-1 2}; do
-    echo "[$task seed $seed] pretrained and random initialisation (lr $LR, batch $BATCH, $EPOCHS epochs)"
+    echo "[$task seed $seed] pretrained and random initialisation ($OPTIMIZER, lr $LR, batch $BATCH, $EPOCHS epochs)"
     finetune "$task" "$data" "$seed" "$OUT/$t/pretrained_s$seed" --init_checkpoint="$CHECKPOINT"
     finetune "$task" "$data" "$seed" "$OUT/$t/random_s$seed"
     p="$(metric "$OUT/$t/pretrained_s$seed" "$key")"; r="$(metric "$OUT/$t/random_s$seed" "$key")"

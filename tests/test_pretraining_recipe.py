@@ -229,6 +229,22 @@ def test_recipe_script_runs_every_phase_and_reports_every_checkpoint(tmp_path):
     assert _max_token_id(os.path.join(data, "training", "part_0.tfrecord")) < 400  # made with the learnt vocabulary
 
 
+def test_recipe_script_with_phases_1_stops_after_phase_1(tmp_path):
+  """PHASES=1 (and SHORT_STEPS=0: no phase 0): phase 1 from scratch is the final checkpoint, and no records of
+  phase 2's 256 tokens are made."""
+  config = write_tiny_config(str(tmp_path / "tiny.json"), dropout=0.0, max_position_embeddings=256)
+  out, lines, results = _recipe(tmp_path, BERT_CONFIG=config, TRAIN_STEPS="10", SAVE_STEPS="100", DUPE_FACTOR="1",
+                                SHORT_STEPS="0", PHASES="1")
+  evals = [(r["phase"], r["step"], r["seq_len"]) for r in results["evals"] if r["set"] == "book"]
+  assert evals == [(1, 9, 128)]
+  assert lines[-2:] == ["final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_1", "model.ckpt-9"),
+                        "bert_config: %s" % config]
+  assert [name for name in os.listdir(os.path.join(out, "data", "tfrecord"))] == [
+      "lower_case_1_seq_len_128_max_pred_52_masked_lm_prob_0.4_random_seed_12345_dupe_factor_5_shard_4_test_split_"
+      "heldout"]
+  assert not [name for name in os.listdir(os.path.join(out, "data")) if name.endswith("_256")]
+
+
 def _masked_share(path):
   """Masked positions over real tokens ([CLS] and [SEP] included) in the TFRecords at `path`."""
   masked = tokens = 0

@@ -69,7 +69,7 @@ def test_downstream_dev_split_never_touches_the_held_back_slice(tmp_path):
   out = tmp_path / "out"
   run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_downstream.sh"), str(out), str(checkpoint),
                         str(config)], env=dict(SUBPROCESS_ENV, PYTHON=sys.executable, TASKS="sst2", SEEDS="1",
-                                               SST2_TRAIN_ROWS="80", SST2_DEV="1",
+                                               SST2_TRAIN_ROWS="80", SST2_DEV="1", OPTIMIZER="lamb",
                                                BERT_SHARED_DATA=str(tmp_path / "shared")),
                        capture_output=True, text=True)
   assert run.returncode == 1 and "fine-tuning failed" in run.stderr
@@ -78,15 +78,18 @@ def test_downstream_dev_split_never_touches_the_held_back_slice(tmp_path):
   assert read(out / "data" / "SST-2" / "dev.tsv") == rows[100:]
   assert read(out / "data" / "SST-2-dev" / "train.tsv") == rows[:60]
   assert read(out / "data" / "SST-2-dev" / "dev.tsv") == rows[60:80]
-  assert "--data_dir=%s" % (out / "data" / "SST-2-dev") in (out / "sst2" / "pretrained_s1.log").read_text()
+  log = (out / "sst2" / "pretrained_s1.log").read_text()
+  assert "--data_dir=%s" % (out / "data" / "SST-2-dev") in log and "--optimizer_type=lamb" in log
 
 
-def test_downstream_script_names_a_bad_dev_switch(tmp_path):
+@pytest.mark.parametrize("env, message", [(dict(SST2_DEV="yes"), "error: SST2_DEV=yes: expected 0 or 1"),
+                                          (dict(OPTIMIZER="sgd"), "error: OPTIMIZER=sgd: expected adam or lamb")])
+def test_downstream_script_names_a_bad_switch(tmp_path, env, message):
   checkpoint, config = tmp_path / "model.ckpt-1", tmp_path / "bert_config.json"
   (tmp_path / "model.ckpt-1.index").write_text("")
   config.write_text("{}")
   run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "pretraining_downstream.sh"), str(tmp_path / "out"),
-                        str(checkpoint), str(config)], env=dict(SUBPROCESS_ENV, SST2_DEV="yes"),
+                        str(checkpoint), str(config)], env=dict(SUBPROCESS_ENV, **env),
                        capture_output=True, text=True)
   assert run.returncode == 2
-  assert run.stderr.strip() == "error: SST2_DEV=yes: expected 0 or 1"
+  assert run.stderr.strip() == message
