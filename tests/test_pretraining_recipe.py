@@ -239,7 +239,7 @@ def test_recipe_script_with_phases_1_stops_after_phase_1(tmp_path):
   assert evals == [(1, 9, 128)]
   assert lines[-2:] == ["final_checkpoint: %s" % os.path.join(out, "pretraining", "phase_1", "model.ckpt-9"),
                         "bert_config: %s" % config]
-  assert [name for name in os.listdir(os.path.join(out, "data", "tfrecord"))] == [
+  assert os.listdir(os.path.join(out, "data", "tfrecord")) == [
       "lower_case_1_seq_len_128_max_pred_52_masked_lm_prob_0.4_random_seed_12345_dupe_factor_5_shard_4_test_split_"
       "heldout"]
   assert not [name for name in os.listdir(os.path.join(out, "data")) if name.endswith("_256")]
