@@ -46,13 +46,13 @@ import os
 import random
 import re
 import struct
-import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
 import numpy as np
 
 import tokenization
+from utils import cli
 
 FLAGS = flags.FLAGS
 
@@ -731,16 +731,6 @@ def main(_):
                                    output_files, rng, FLAGS.shuffle_buffer_size)
 
 
-def main_with_one_line_errors(argv):
-  """`main`, with a ValueError (a bad flag, file or text, named in its message) or an OSError (naming its file)
-  printed as one line and exit status 2 instead of a traceback, as the run_*.py scripts do."""
-  try:
-    main(argv)
-  except (ValueError, OSError) as e:
-    print("%s: error: %s" % (os.path.basename(sys.argv[0]), e), file=sys.stderr, flush=True)
-    sys.exit(2)
-
-
 if __name__ == "__main__":
   define_flags()
-  app.run(main_with_one_line_errors)
+  cli.run_main(main, errors=(ValueError, OSError))   # an OSError names its file

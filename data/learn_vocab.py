@@ -24,9 +24,9 @@ import sys
 
 from absl import flags
 
-import cli
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tokenization  # pylint: disable=wrong-import-position
+from utils import cli  # pylint: disable=wrong-import-position
 
 RESERVED = ["[PAD]"] + ["[unused%d]" % i for i in range(99)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

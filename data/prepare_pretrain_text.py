@@ -18,10 +18,12 @@ Usage:
 """
 import os
 import re
+import sys
 
 from absl import flags
 
-import cli
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils import cli  # pylint: disable=wrong-import-position
 
 WIKITEXT_TITLE = re.compile(r"^ = [^=].* = $")
 WIKITEXT_HEADING = re.compile(r"^ (= )+.* (= )+$")

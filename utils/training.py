@@ -36,11 +36,11 @@ import socket
 import struct
 import sys
 
-from absl import app
 import numpy as np
 import tensorflow as tf
 
 import optimization
+from utils import cli
 from utils import cpu
 from utils import hooks as hooks_lib
 from utils import resume
@@ -806,15 +806,11 @@ def latest_checkpoint(output_dir):
 
 
 def run_main(main):
-  """Runs `main` under absl; a ValueError (bad flag, file or data, named in its message) prints as one
-  line and exits with status 2 instead of a traceback."""
+  """Runs `main` under absl through `cli.run_main` (a ValueError prints as one line, exit status 2), with
+  TensorFlow's log lines printed once."""
 
-  def wrapped(argv):
+  def with_tf_logger(argv):
     tf.get_logger().propagate = False   # TF's logger has its own handler; absl's would print twice
-    try:
-      return main(argv)
-    except ValueError as e:
-      print("%s: error: %s" % (os.path.basename(sys.argv[0]), e), file=sys.stderr, flush=True)
-      sys.exit(2)
+    return main(argv)
 
-  app.run(wrapped)
+  cli.run_main(with_tf_logger)
