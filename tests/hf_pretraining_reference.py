@@ -302,17 +302,23 @@ def use_weight_decay(name):
   return not any(part in name for part in NO_WEIGHT_DECAY)
 
 
-class Lamb(object):
-  """optimization.DecoupledWeightDecayOptimizer("lamb") behind create_optimizer's global-norm clipping.
+class DecoupledWeightDecay(object):
+  """optimization.DecoupledWeightDecayOptimizer ("lamb" or "adam") behind create_optimizer's global-norm clipping.
 
   For each parameter w with gradient g (after clipping all gradients to global norm `clip_norm`), at update
-  t = global_step + 1: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; u = m/(1 - b1^t) / (sqrt(v/(1 - b2^t)) + eps);
-  unless the name has LayerNorm/layer_norm/bias: u += wd w and u *= ||w||/||u|| (1 when either is 0); w -= lr u.
-  Tied tensors (word embeddings = MLM decoder weight) are one parameter and get one update.
+  t = global_step + 1: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+  "lamb": u = m/(1 - b1^t) / (sqrt(v/(1 - b2^t)) + eps); "adam" (Google's AdamWeightDecay): u = m / (sqrt(v) + eps),
+  no bias correction. Unless the name has LayerNorm/layer_norm/bias: u += wd w and, for "lamb", u *= ||w||/||u||
+  (1 when either is 0). Then w -= lr u. Tied tensors (word embeddings = MLM decoder weight) are one parameter and
+  get one update.
   """
 
-  def __init__(self, model, weight_decay_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-6, clip_norm=1.0):
+  def __init__(self, model, optimizer_type="lamb", weight_decay_rate=0.01, beta_1=0.9, beta_2=0.999,
+               epsilon=1e-6, clip_norm=1.0):
     import torch
+    if optimizer_type not in ("lamb", "adam"):
+      raise ValueError("optimizer_type %r is not lamb or adam" % optimizer_type)
+    self.lamb = optimizer_type == "lamb"
     self.params, seen = [], set()
     for name, p in model.named_parameters(remove_duplicate=False):
       if id(p) in seen or not p.requires_grad:
@@ -337,7 +343,7 @@ class Lamb(object):
       grad_norm = torch.sqrt(sum(torch.sum(g * g) for _, g in live))
       scale = self.clip_norm / max(float(grad_norm), self.clip_norm) if math.isfinite(grad_norm) else 1.0
       t = self.global_step + 1
-      bc1, bc2 = 1.0 - self.beta_1 ** t, 1.0 - self.beta_2 ** t
+      bc1, bc2 = (1.0 - self.beta_1 ** t, 1.0 - self.beta_2 ** t) if self.lamb else (1.0, 1.0)
       for i, g in live:
         _, p, decay = self.params[i]
         g = g * scale
@@ -345,10 +351,11 @@ class Lamb(object):
         m.mul_(self.beta_1).add_(g, alpha=1.0 - self.beta_1)
         v.mul_(self.beta_2).addcmul_(g, g, value=1.0 - self.beta_2)
         update = (m / bc1) / (torch.sqrt(v / bc2) + self.epsilon)
-        if decay:  # weight decay and the trust ratio; LayerNorm parameters and biases get neither
+        if decay:  # weight decay and LAMB's trust ratio; LayerNorm parameters and biases get neither
           update.add_(p, alpha=self.weight_decay_rate)
-          w_norm, u_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(update)
-          update.mul_((w_norm / u_norm) if (w_norm > 0 and u_norm > 0) else 1.0)
+          if self.lamb:
+            w_norm, u_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(update)
+            update.mul_((w_norm / u_norm) if (w_norm > 0 and u_norm > 0) else 1.0)
         p.sub_(lr * update)
     self.global_step += 1
     return float(grad_norm)
@@ -479,13 +486,13 @@ def _session_config():
 
 
 def tf_crosscheck(args, hf_dir, bert_config, batches):
-  """Trains len(batches) updates with our TF code and with Lamb here; prints how far the weights differ."""
+  """Trains len(batches) updates with our TF code and with DecoupledWeightDecay here; prints how far the weights differ."""
   import torch
   tf_weights, tf_loss = tf_train(args.bert_config_file, args.init_tf_checkpoint, batches, args)
   model = load_hf_model(hf_dir, bert_config, args.attn_implementation)
   model.train()
   init = {n: p.detach().clone() for n, p in model.named_parameters()}
-  opt = Lamb(model, args.weight_decay_rate, clip_norm=args.clip_norm)
+  opt = DecoupledWeightDecay(model, "lamb", args.weight_decay_rate, clip_norm=args.clip_norm)
   pt_loss = [train_step(model, opt, to_torch(b), args)[0] for b in batches]
   if len(tf_weights) != len(opt.params):
     raise ValueError("TF trains %d variables, this port %d parameters" % (len(tf_weights), len(opt.params)))
@@ -555,7 +562,7 @@ def _run(args, hf_dir, bert_config, vocab):
   import torch
   tensors = convert_tf_checkpoint(args.init_tf_checkpoint, args.bert_config_file, args.vocab_file, hf_dir)
   model = load_hf_model(hf_dir, bert_config, args.attn_implementation)
-  opt = Lamb(model, args.weight_decay_rate, clip_norm=args.clip_norm)
+  opt = DecoupledWeightDecay(model, "lamb", args.weight_decay_rate, clip_norm=args.clip_norm)
   n_decay = sum(d for _, _, d in opt.params)
   print("converted %s -> %s (%d tensors); BertForPreTraining: %d parameter tensors (%d with weight decay), "
         "%d weights; dropout hidden %g attention %g; MLM decoder tied to word embeddings" % (
