@@ -43,3 +43,36 @@ def test_each_worker_reads_its_own_records_once_before_any_comes_again(tmp_path)
   assert not seen[0] & seen[1]
   single = _first_ids(files, size=1, rank=0, count=1000)
   assert len(set(single)) == 1000 and {i // 1000 for i in single} == {0, 1, 2, 3}
+
+
+def _write_lengths(path, lengths, seq_len=64):
+  """One record per length: its index as "id", an input_mask of that many ones (input_ids the same)."""
+  with tf.io.TFRecordWriter(path) as writer:
+    for i, n in enumerate(lengths):
+      mask = tf.train.Feature(int64_list=tf.train.Int64List(value=[1] * n + [0] * (seq_len - n)))
+      value = tf.train.Feature(int64_list=tf.train.Int64List(value=[i]))
+      writer.write(tf.train.Example(features=tf.train.Features(
+          feature={"id": value, "input_mask": mask, "input_ids": mask})).SerializeToString())
+
+
+def test_trimmed_batches_keep_the_random_batches_unless_bucketed(tmp_path):
+  """Without `bucket`, trimming only cuts each batch of the shuffled stream to its longest sequence: the same
+  examples in the same batches (run_re.py: ChemProt's labels go with length). With it, every batch holds one
+  16-token length bucket only."""
+  path = str(tmp_path / "lengths.tfrecord")
+  lengths = [1 + (i * 37) % 64 for i in range(640)]   # every length 1..64, 10 times each
+  _write_lengths(path, lengths)
+  features = dict(FEATURES, input_mask=tf.io.FixedLenFeature([64], tf.int64),
+                  input_ids=tf.io.FixedLenFeature([64], tf.int64))
+  runtime = types.SimpleNamespace(size=1, rank=0, config=types.SimpleNamespace(seed=7))
+  plain = training.tfrecord_input_fn([path], features, 32, True, runtime, shuffle_buffer=640)
+  untrimmed = [b["id"].numpy().ravel().tolist() for b in plain().take(40)]
+  for batch, ids in zip(training.trimmed_input_fn(plain, 32, False)().take(40), untrimmed):
+    assert batch["id"].numpy().ravel().tolist() == ids
+    assert batch["input_mask"].shape[1] == max(lengths[i] for i in ids)
+  buckets = set()
+  for batch in training.trimmed_input_fn(plain, 32, True)().take(40):
+    in_batch = {(lengths[i] - 1) // training.BUCKET_WIDTH for i in batch["id"].numpy().ravel()}
+    assert len(in_batch) == 1
+    buckets |= in_batch
+  assert buckets == {0, 1, 2, 3}
