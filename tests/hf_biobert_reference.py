@@ -9,10 +9,10 @@ Same optimizer and hyperparameters: ours, optimization.create_optimizer(optimize
 (hf_pretraining_reference.DecoupledWeightDecay: gradients clipped to global norm 1.0, then Google's
 AdamWeightDecay, without Adam's bias correction, epsilon 1e-6, weight decay 0.01 except biases and LayerNorm;
 torch.optim.AdamW would correct the moments' bias, which makes its updates 3.2 times smaller than ours at update
-100 and 1.3 times at update 1,000), our learning-rate schedule (optimization.learning_rate_schedule, Google's: linear warmup over
---warmup_proportion of the updates, then lr * (1 - step / updates), so 0.9 lr when a 10% warmup ends; transformers'
-linear schedule would decay from the full lr instead), dropout as in the model's config plus 0.1 on the head
-(transformers' default), batch size and epochs as given. The scores are computed by the
+100 and 1.3 times at update 1,000), our learning-rate schedule (optimization.learning_rate_schedule, Google's:
+linear warmup over --warmup_proportion of the updates, then lr * (1 - step / updates), so 0.9 lr when a 10% warmup
+ends; transformers' linear schedule would decay from the full lr instead), dropout as in the model's config plus
+0.1 on the head (transformers' default), batch size and epochs as given. The scores are computed by the
 same evaluators (utils/conlleval.py, utils/re_eval.py). It prints one JSON line: the scores, training examples/sec
 and seconds.
 

@@ -486,7 +486,8 @@ def _session_config():
 
 
 def tf_crosscheck(args, hf_dir, bert_config, batches):
-  """Trains len(batches) updates with our TF code and with DecoupledWeightDecay here; prints how far the weights differ."""
+  """Trains len(batches) updates with our TF code and with DecoupledWeightDecay here; prints how far the weights
+  differ."""
   import torch
   tf_weights, tf_loss = tf_train(args.bert_config_file, args.init_tf_checkpoint, batches, args)
   model = load_hf_model(hf_dir, bert_config, args.attn_implementation)

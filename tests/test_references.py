@@ -130,7 +130,7 @@ def test_reference_finetunes_as_ours_without_dropout(minilm_tf_dir):
     model.classifier.weight.copy_(torch.from_numpy(head[0]))
     model.classifier.bias.copy_(torch.from_numpy(head[1]))
   optimizer = hf_pretraining_reference.DecoupledWeightDecay(model, "adam")
-  args = argparse.Namespace(learning_rate=LR_FINETUNE, warmup_proportion=1 / len(batches))
+  args = argparse.Namespace(learning_rate=LR_FINETUNE, warmup_proportion=0.15)   # int(9 * 0.15): 1 update, as TF
   torch_losses = []
   for batch in batches:
     length = int(batch["input_mask"].sum(axis=1).max())
