@@ -125,8 +125,8 @@ def train(model, rows, args):
   optimizer = DecoupledWeightDecay(model, "adam")
   rng = random.Random(args.seed)
   model.train()
-  order, step, start = [], 0, time.time()
-  while step < num_steps:
+  order, start = [], time.time()
+  while optimizer.global_step < num_steps:
     if len(order) < args.train_batch_size:
       order += rng.sample(range(len(rows)), len(rows))
     batch, order = order[:args.train_batch_size], order[args.train_batch_size:]
@@ -135,7 +135,6 @@ def train(model, rows, args):
     loss.backward()
     apply_update(optimizer, num_steps, args)
     optimizer.zero_grad()
-    step += 1
   seconds = time.time() - start
   return num_steps * args.train_batch_size / seconds, seconds
 

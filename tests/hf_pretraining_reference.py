@@ -316,8 +316,9 @@ class DecoupledWeightDecay(object):
   def __init__(self, model, optimizer_type="lamb", weight_decay_rate=0.01, beta_1=0.9, beta_2=0.999,
                epsilon=1e-6, clip_norm=1.0):
     import torch
-    if optimizer_type not in ("lamb", "adam"):
-      raise ValueError("optimizer_type %r is not lamb or adam" % optimizer_type)
+    import optimization
+    if optimizer_type not in optimization.OPTIMIZER_TYPES:
+      raise ValueError("optimizer_type %r is not one of %s" % (optimizer_type, optimization.OPTIMIZER_TYPES))
     self.lamb = optimizer_type == "lamb"
     self.params, seen = [], set()
     for name, p in model.named_parameters(remove_duplicate=False):

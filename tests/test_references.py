@@ -87,8 +87,9 @@ def _gad_batches(vocab_file, batch_size, count):
           for chunk in (features[i:i + batch_size] for i in range(0, len(features), batch_size))]
 
 
-def _tf_finetune(model_dir, batches, steps):
-  """run_re.py's model (run_classifier.create_model) and optimizer, dropout off: (head init, losses)."""
+def _tf_finetune(model_dir, batches):
+  """run_re.py's model (run_classifier.create_model) and optimizer, dropout off, one update per batch: (head
+  init, losses)."""
   import modeling
   import run_classifier
   bert_config = modeling.BertConfig.from_json_file(f"{model_dir}/bert_config.json")
@@ -100,7 +101,7 @@ def _tf_finetune(model_dir, batches, steps):
     tvars = tf1.trainable_variables()
     assignment, _ = modeling.get_assignment_map_from_checkpoint(tvars, f"{model_dir}/bert_model.ckpt")
     tf1.train.init_from_checkpoint(f"{model_dir}/bert_model.ckpt", assignment)
-    train_op = optimization.create_optimizer(loss, LR_FINETUNE, steps, 1, optimizer_type="adam").train_op
+    train_op = optimization.create_optimizer(loss, LR_FINETUNE, len(batches), 1, optimizer_type="adam").train_op
     head = [v for v in tvars if v.op.name in ("output_weights", "output_bias")]
     with tf1.Session() as sess:
       sess.run(tf1.global_variables_initializer())
@@ -123,7 +124,7 @@ def test_reference_finetunes_as_ours_without_dropout(minilm_tf_dir):
   import transformers
   from conftest import minilm_hf_dir
   batches = _gad_batches(f"{minilm_tf_dir}/vocab.txt", 8, 3) * 3   # 3 passes over 3 batches: 9 updates
-  head, tf_losses = _tf_finetune(minilm_tf_dir, batches, len(batches))
+  head, tf_losses = _tf_finetune(minilm_tf_dir, batches)
   model = transformers.BertForSequenceClassification.from_pretrained(
       minilm_hf_dir(), num_labels=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
   with torch.no_grad():
