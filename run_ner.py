@@ -113,7 +113,7 @@ def input_fn_builder(windows, max_seq_length, path, batch_size, is_training, run
   """Writes the windows as TFRecords to `path` and returns the input function reading them."""
   ner.write_tfrecord(windows, max_seq_length, path)
   input_fn = training.tfrecord_input_fn([path], ner.name_to_features(max_seq_length), batch_size, is_training,
-                                        runtime, shuffle_buffer=len(windows), epochs=True)
+                                        runtime, shuffle_buffer=len(windows), exact_epochs=True)
   return training.trimmed_input_fn(input_fn, batch_size, is_training) if trim_padding else input_fn
 
 

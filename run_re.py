@@ -65,7 +65,7 @@ def input_fn_builder(examples, task, tokenizer, max_seq_length, path, batch_size
   features, truncated = relations.convert_examples_to_features(examples, task.labels, max_seq_length, tokenizer)
   glue.write_features_to_tfrecord(features, path)
   input_fn = training.tfrecord_input_fn([path], glue.name_to_features(max_seq_length, False), batch_size,
-                                        is_training, runtime, shuffle_buffer=len(features), epochs=True)
+                                        is_training, runtime, shuffle_buffer=len(features), exact_epochs=True)
   return (training.trimmed_input_fn(input_fn, batch_size, is_training) if trim_padding else input_fn), truncated
 
 

@@ -77,17 +77,18 @@ def test_trimmed_training_batches_hold_one_length_bucket_each(tmp_path):
 
 
 def test_epochs_read_every_record_once_per_pass_in_a_new_order(tmp_path):
-  """Fine-tuning's `epochs=True`: each worker's consecutive passes are permutations of its own records (its rank's
-  shard of one file), a different permutation each pass, the same stream every time the pipeline is built; without it, the 3 first passes' worth of batches
-  repeat some records and miss others (the shuffle runs over the repeated stream)."""
+  """Fine-tuning's `exact_epochs=True`: each worker's consecutive passes are permutations of its own records (its
+  rank's shard of one file), a different one each pass, and a freshly built pipeline gives the same stream (a
+  resumed run skips what it has read); without it, 3 passes' worth of batches repeat some records and miss others
+  (the shuffle runs over the repeated stream)."""
   path = str(tmp_path / "records.tfrecord")
   _write_lengths(path, [1] * 96)
   features = dict(FEATURES, input_mask=tf.io.FixedLenFeature([64], tf.int64),
                   input_ids=tf.io.FixedLenFeature([64], tf.int64))
 
-  def passes(size, rank, epochs):
+  def passes(size, rank, exact):
     runtime = types.SimpleNamespace(size=size, rank=rank, config=types.SimpleNamespace(seed=7))
-    input_fn = training.tfrecord_input_fn([path], features, 16, True, runtime, shuffle_buffer=96, epochs=epochs)
+    input_fn = training.tfrecord_input_fn([path], features, 16, True, runtime, shuffle_buffer=96, exact_epochs=exact)
     ids = np.concatenate([b["id"].numpy().ravel() for b in input_fn().take(3 * 96 // size // 16)])
     return ids.reshape(3, 96 // size)
 
@@ -97,6 +98,5 @@ def test_epochs_read_every_record_once_per_pass_in_a_new_order(tmp_path):
       per_pass = passes(size, rank, True)
       assert all(sorted(p) == shard for p in per_pass)
       assert len({tuple(p) for p in per_pass}) == 3
-  # A fresh pipeline gives the same stream (a resumed run skips the micro-batches it has read).
   np.testing.assert_array_equal(passes(2, 1, True), passes(2, 1, True))
   assert not all(sorted(p) == list(range(96)) for p in passes(1, 0, False))

@@ -314,15 +314,15 @@ class TFRecordInput(object):
 
 
 def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, runtime,
-                      shuffle_buffer=1000, cycle_length=4, repeat=None, epochs=False):
+                      shuffle_buffer=1000, cycle_length=4, repeat=None, exact_epochs=False):
   """Returns an input function (a `TFRecordInput`) giving batches of the features in `input_files`.
 
   Training (and `repeat=True`): files are sharded by Horovod rank when there are enough of them (records
   otherwise), shuffled, interleaved in a fixed order (so that one --seed gives one result), repeated, and
-  batched with drop_remainder so every step has the same shape. With `epochs` (fine-tuning: `shuffle_buffer`
-  then holds all of a worker's records), the records are sharded by rank and each pass over them is a fresh
-  permutation, so every record is read once per epoch; otherwise the stream is shuffled after repeating and a
-  record may come twice before another comes once. Evaluation/prediction: files are read in order, once, the
+  batched with drop_remainder so every step has the same shape. With `exact_epochs` (fine-tuning, where
+  `shuffle_buffer` holds all of a worker's records), the records are sharded by rank and each pass over them is
+  a fresh permutation, so every record is read once per epoch; otherwise the stream is shuffled after repeating
+  and a record may come twice before another comes once. Evaluation/prediction: files are read in order, once, the
   last batch kept. Every file's first record is checked against `name_to_features` first.
   """
   repeat = is_training if repeat is None else repeat
@@ -330,7 +330,7 @@ def tfrecord_input_fn(input_files, name_to_features, batch_size, is_training, ru
     check_tfrecord_features(path, name_to_features)
 
   def input_fn():
-    if is_training and epochs:
+    if is_training and exact_epochs:
       d = tf.data.TFRecordDataset(input_files).shard(runtime.size, runtime.rank)
       d = d.shuffle(shuffle_buffer, seed=runtime.config.seed + runtime.rank, reshuffle_each_iteration=True)
       if repeat:
