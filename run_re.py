@@ -66,7 +66,8 @@ def input_fn_builder(examples, task, tokenizer, max_seq_length, path, batch_size
   glue.write_features_to_tfrecord(features, path)
   input_fn = training.tfrecord_input_fn([path], glue.name_to_features(max_seq_length, False), batch_size,
                                         is_training, runtime, shuffle_buffer=len(features), exact_epochs=True)
-  return (training.trimmed_input_fn(input_fn, batch_size, is_training) if trim_padding else input_fn), truncated
+  # Unbucketed: a relation's label goes with sentence length (see biobert/README.md, Results).
+  return (training.trimmed_input_fn(input_fn, batch_size, bucket=False) if trim_padding else input_fn), truncated
 
 
 def predict(model_fn, input_fn, runtime, checkpoint):

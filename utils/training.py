@@ -382,14 +382,16 @@ def bucket_by_length(dataset, batch_size):
       window_size=batch_size)
 
 
-def trimmed_input_fn(input_fn, batch_size, is_training):
+def trimmed_input_fn(input_fn, batch_size, bucket):
   """Wraps a `tfrecord_input_fn` so each batch is cut to its longest real sequence (dynamic padding).
 
-  In training, examples of similar length are batched together first, so little padding is left. Every
-  position-valued label (a SQuAD answer span, a masked-LM position) must lie inside the real tokens.
+  With `bucket` (training only), examples of similar length are batched together first, so little padding is
+  left; but a batch then holds one length range only, which biases it where labels go with length (ChemProt's
+  relations, see run_re.py). Every position-valued label (a SQuAD answer span, a masked-LM position) must lie
+  inside the real tokens.
   """
   def trim(dataset):
-    dataset = bucket_by_length(dataset, batch_size) if is_training else dataset
+    dataset = bucket_by_length(dataset, batch_size) if bucket else dataset
     return dataset.map(trim_batch_padding, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
   return input_fn.map_dataset(trim)
