@@ -123,7 +123,7 @@ def input_fn_builder(examples, processor, tokenizer, max_seq_length, path, batch
   input_fn = training.tfrecord_input_fn(
       [path], glue.name_to_features(max_seq_length, processor.is_regression), batch_size, is_training,
       runtime, shuffle_buffer=len(features))
-  return training.trimmed_input_fn(input_fn, batch_size, is_training) if trim_padding else input_fn
+  return training.trimmed_input_fn(input_fn, batch_size, bucket=is_training) if trim_padding else input_fn
 
 
 def read_examples(get_examples, data_dir):

@@ -114,7 +114,7 @@ def input_fn_builder(windows, max_seq_length, path, batch_size, is_training, run
   ner.write_tfrecord(windows, max_seq_length, path)
   input_fn = training.tfrecord_input_fn([path], ner.name_to_features(max_seq_length), batch_size, is_training,
                                         runtime, shuffle_buffer=len(windows), exact_epochs=True)
-  return training.trimmed_input_fn(input_fn, batch_size, is_training) if trim_padding else input_fn
+  return training.trimmed_input_fn(input_fn, batch_size, bucket=is_training) if trim_padding else input_fn
 
 
 def predict_and_score(model_fn, input_fn, runtime, checkpoint, sentences, windows, labels, out):

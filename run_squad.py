@@ -275,7 +275,7 @@ def _train(model_fn, tokenizer, train_file, runtime):
   input_fn = training.tfrecord_input_fn([record], squad.name_to_features(FLAGS.max_seq_length, True),
                                         FLAGS.train_batch_size, True, runtime)
   if FLAGS.trim_padding:
-    input_fn = training.trimmed_input_fn(input_fn, FLAGS.train_batch_size, True)
+    input_fn = training.trimmed_input_fn(input_fn, FLAGS.train_batch_size, bucket=True)
   optimizer = flags_config.optimizer_config_from_flags(FLAGS, num_train_steps, num_warmup_steps)
   result = training.train(model_fn, input_fn, runtime, optimizer, FLAGS.train_batch_size)
   runtime.logger.log((), result)

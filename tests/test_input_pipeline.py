@@ -56,9 +56,10 @@ def _write_lengths(path, lengths, seq_len=64):
           feature={"id": value, "input_mask": mask, "input_ids": mask})).SerializeToString())
 
 
-def test_trimmed_training_batches_hold_one_length_bucket_each(tmp_path):
-  """Trimmed training batches (--trim_padding) group examples of one 16-token length bucket, each batch cut to
-  its longest sequence; every bucket of the data comes."""
+def test_trimmed_batches_hold_one_length_bucket_each_or_keep_the_random_batches(tmp_path):
+  """Trimmed batches (--trim_padding) are cut to their longest sequence. With `bucket` (training in run_squad.py,
+  run_classifier.py, run_ner.py) each batch holds one 16-token length bucket, and every bucket comes; without it
+  (run_re.py: ChemProt's labels go with length) the batches are those of the untrimmed shuffled stream."""
   path = str(tmp_path / "lengths.tfrecord")
   lengths = [1 + (i * 37) % 64 for i in range(640)]   # every length 1..64, 10 times each
   _write_lengths(path, lengths)
@@ -67,13 +68,17 @@ def test_trimmed_training_batches_hold_one_length_bucket_each(tmp_path):
   runtime = types.SimpleNamespace(size=1, rank=0, config=types.SimpleNamespace(seed=7))
   plain = training.tfrecord_input_fn([path], features, 32, True, runtime, shuffle_buffer=640)
   buckets = set()
-  for batch in training.trimmed_input_fn(plain, 32, True)().take(40):
+  for batch in training.trimmed_input_fn(plain, 32, bucket=True)().take(40):
     ids = batch["id"].numpy().ravel()
     in_batch = {(lengths[i] - 1) // training.BUCKET_WIDTH for i in ids}
     assert len(ids) == 32 and len(in_batch) == 1
     assert batch["input_mask"].shape[1] == max(lengths[i] for i in ids)
     buckets |= in_batch
   assert buckets == {0, 1, 2, 3}
+  untrimmed = [b["id"].numpy().ravel().tolist() for b in plain().take(40)]
+  for batch, ids in zip(training.trimmed_input_fn(plain, 32, bucket=False)().take(40), untrimmed):
+    assert batch["id"].numpy().ravel().tolist() == ids
+    assert batch["input_mask"].shape[1] == max(lengths[i] for i in ids)
 
 
 def test_epochs_read_every_record_once_per_pass_in_a_new_order(tmp_path):
