@@ -1,6 +1,8 @@
-"""The test-only Hugging Face references train as we do: our optimizer and schedule, and, without randomness, our
-fine-tuning loss curve."""
+"""The test-only Hugging Face references train as we do: our optimizer and schedule, and, without randomness or
+with our run's randomness replayed, our fine-tuning loss curve."""
 import argparse
+import json
+import sys
 
 import numpy as np
 import pytest
@@ -144,3 +146,80 @@ def test_reference_finetunes_as_ours_without_dropout(minilm_tf_dir):
     optimizer.zero_grad()
   np.testing.assert_allclose(torch_losses, tf_losses, rtol=0, atol=2e-5)
   assert sum(tf_losses[-3:]) < sum(tf_losses[:3]) - 0.1   # and it learnt: the third pass's losses are lower
+
+
+def _first_items(src, dst, count, kind):
+  """Writes the first `count` rows (RE) or blank-line separated sentences (NER) of `src` to `dst`."""
+  with open(src, encoding="utf-8") as f:
+    text = f.read()
+  items = text.split("\n\n")[:count] if kind == "ner" else text.splitlines()[:count]
+  with open(dst, "w", encoding="utf-8") as f:
+    f.write("\n\n".join(items) + "\n\n" if kind == "ner" else "\n".join(items) + "\n")
+
+
+def _our_losses(output_dir):
+  """{global step: loss} of the progress lines in our run's bert_dllog.json."""
+  with open(f"{output_dir}/bert_dllog.json", encoding="utf-8") as f:
+    records = [json.loads(line[5:]) for line in f]
+  return {r["step"][0]: r["data"]["loss"] for r in records if isinstance(r["step"], list) and r["step"]}
+
+
+@pytest.mark.parametrize("kind, task, sample, dev", [("re", "gad", "gad/train.tsv", "dev.tsv"),
+                                                     ("ner", "ncbi-disease", "NCBI-disease/train.tsv", "devel.tsv")])
+def test_reference_replays_our_run_with_dropout(minilm_tf_dir, tmp_path, kind, task, sample, dev):
+  # With --replay the reference takes our run's randomness (head init from model.ckpt-0, our micro-batches in
+  # our order, our dropout mask of every layer), so with dropout on, over 3 epochs (each a fresh shuffle; NER's
+  # windows in length buckets), it must follow our loss curve up to float32 round-off: 2e-5, as in the test
+  # above. Measured: within 1.2e-7 on both. Transformers' own dropout masks move the GAD losses by up to 0.03;
+  # layer 2's output taking its attention output's mask, by 2e-4 at the first reported step and 4.8e-3 later.
+  import subprocess
+  import sys
+  from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, run_finetuning
+  data = tmp_path / "data"
+  data.mkdir()
+  _first_items(f"{SAMPLES}/biobert/{sample}", data / "train.tsv", 25, kind)
+  _first_items(f"{SAMPLES}/biobert/{sample}", data / dev, 25, kind)
+  flags = ["--max_seq_length=64", "--train_batch_size=8", "--learning_rate=5e-5", "--num_train_epochs=3", "--seed=3"]
+  ours = run_finetuning(f"run_{kind}.py", task, minilm_tf_dir, tmp_path / "out", data, "--do_train",
+                        "--display_loss_steps=1", *flags)
+  assert ours.returncode == 0, ours.stderr[-3000:]
+  reference = subprocess.run(
+      [sys.executable, f"{ROOT}/tests/hf_biobert_reference.py", f"--kind={kind}", f"--task_name={task}",
+       f"--data_dir={data}", f"--replay={tmp_path / 'out'}", *flags],
+      capture_output=True, text=True, env=SUBPROCESS_ENV, timeout=600)
+  assert reference.returncode == 0, reference.stderr[-3000:]
+  replayed = json.loads(reference.stdout.splitlines()[-1])["losses"]
+  losses = _our_losses(tmp_path / "out")
+  assert len(replayed) == max(losses) >= 9 and min(losses) == 2   # our first report is after update 2
+  np.testing.assert_allclose([replayed[step - 1] for step in sorted(losses)], [losses[s] for s in sorted(losses)],
+                             rtol=0, atol=2e-5)
+
+
+def test_accuracy_script_with_replay_scores_both_alike(minilm_tf_dir, tmp_path):
+  # biobert/scripts/biobert_accuracy.sh end to end with REPLAY=1 on real GAD rows (25 to train, 3 epochs; the
+  # next 25 to score): run_re.py, then the reference replaying it. The reference must follow our loss curve as in
+  # the test above (so the script did pass --replay, with flags our run's), and the table's two F1 (with P and R)
+  # must be equal to its 2 decimals: losses within 1.2e-7 leave the dev predictions alike unless a logit margin
+  # is that small.
+  import subprocess
+  from conftest import ROOT, SAMPLES, SUBPROCESS_ENV
+  gad = tmp_path / "biodata" / "GAD"
+  gad.mkdir(parents=True)
+  with open(f"{SAMPLES}/biobert/gad/train.tsv", encoding="utf-8") as f:
+    rows = f.readlines()
+  (gad / "train.tsv").write_text("".join(rows[:25]), encoding="utf-8")
+  (gad / "dev.tsv").write_text("".join(rows[25:50]), encoding="utf-8")
+  out = tmp_path / "out"
+  env = dict(SUBPROCESS_ENV, PYTHON=sys.executable, MINILM_DIR=minilm_tf_dir, BIOBERT_DATA_DIR=str(tmp_path / "biodata"),
+             OUT_DIR=str(out), REPLAY="1", EPOCHS="3", BATCH="8", SEQ="64", SEED="3")
+  result = subprocess.run(["bash", f"{ROOT}/biobert/scripts/biobert_accuracy.sh", "rel_gad"], env=env,
+                          capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+  assert "REPLAY=1" in result.stdout
+  with open(out / "ours" / "rel_gad.reference.json", encoding="utf-8") as f:
+    replayed = json.loads(f.read().splitlines()[-1])["losses"]
+  losses = _our_losses(out / "ours" / "rel_gad")
+  np.testing.assert_allclose([replayed[s - 1] for s in sorted(losses)], [losses[s] for s in sorted(losses)],
+                             rtol=0, atol=2e-5)
+  row = result.stdout.splitlines()[-1].split("|")
+  assert row[1].strip() == "rel_gad" and "P " in row[2] and row[2] == row[3], result.stdout

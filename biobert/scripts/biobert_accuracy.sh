@@ -8,7 +8,9 @@
 #   task   ner_bc5cdr-chem ner_bc5cdr-disease ner_ncbi-disease rel_chemprot rel_gad (default: all five)
 # Environment: BIOBERT_DATA_DIR (default data/biobert: biobert_data_download.sh), OUT_DIR (default
 # results/biobert_accuracy), TRAIN_LIMIT / EVAL_LIMIT (use only the first N sentences or rows of the train / dev
-# files; default all: a smoke run sets them small), EPOCHS 3.0, BATCH 32, LR 5e-5, SEQ 128, SEED 42, PYTHON.
+# files; default all: a smoke run sets them small), EPOCHS 3.0, BATCH 32, LR 5e-5, SEQ 128, SEED 42, PYTHON, and
+# REPLAY=1: the reference takes our run's randomness (its --replay: our head init, micro-batches and dropout masks),
+# so the two F1s differ by the implementations' arithmetic only, not by two random streams' luck.
 # F1 is entity-level (conlleval) for NER, micro over CPR:3,4,5,6,9 for ChemProt, of class 1 for GAD; speed is
 # training examples (windows) per second.
 set -euo pipefail
@@ -20,6 +22,7 @@ TASKS=("$@")
 [ ${#TASKS[@]} -gt 0 ] || TASKS=(ner_bc5cdr-chem ner_bc5cdr-disease ner_ncbi-disease rel_chemprot rel_gad)
 hyper=(--max_seq_length="${SEQ:-128}" --train_batch_size="${BATCH:-32}" --learning_rate="${LR:-5e-5}"
        --num_train_epochs="${EPOCHS:-3.0}" --seed="${SEED:-42}")
+[[ "${REPLAY:-0}" =~ ^[01]$ ]] || { echo "biobert_accuracy.sh: REPLAY='$REPLAY' is not 0 or 1" >&2; exit 2; }
 
 # Copies the first $3 sentences (NER: blank-line separated) or rows (RE; a "sentence<TAB>label" header line kept
 # and not counted) of $1 to $2; all if empty.
@@ -62,14 +65,17 @@ for task in "${TASKS[@]}"; do
     --init_checkpoint="$BERT_DIR/bert_model.ckpt" --do_train --do_eval --eval_batch_size=64 "${hyper[@]}" \
     > "$out.log" 2>&1 || { echo "$TASK_SCRIPT failed: $out.log" >&2; exit 1; }
   ours_time=$(( $(date +%s) - start ))
+  replay=()
+  [ "${REPLAY:-0}" = 1 ] && replay=(--replay="$out")
   start=$(date +%s)
   "$PY" "$BIOBERT_ROOT/tests/hf_biobert_reference.py" --kind="$kind" --task_name="$TASK_NAME" --data_dir="$data" \
-    "${hyper[@]}" > "$out.reference.json" 2> "$out.reference.log" ||
+    "${hyper[@]}" "${replay[@]}" > "$out.reference.json" 2> "$out.reference.log" ||
     { echo "the reference failed: $out.reference.log" >&2; exit 1; }
   ref_time=$(( $(date +%s) - start ))
   rows+=("$(table_row "$task" "$out/bert_dllog.json" "$out.reference.json" "$ours_time" "$ref_time")")
 done
-echo "BioBERT tasks, MiniLM ($BERT_DIR), ${hyper[*]}, TRAIN_LIMIT=${TRAIN_LIMIT:-all} EVAL_LIMIT=${EVAL_LIMIT:-all}"
+echo "BioBERT tasks, MiniLM ($BERT_DIR), ${hyper[*]}, TRAIN_LIMIT=${TRAIN_LIMIT:-all} EVAL_LIMIT=${EVAL_LIMIT:-all}" \
+  "REPLAY=${REPLAY:-0}"
 echo "| task | ours F1 | reference F1 | ours ex/s | reference ex/s | ours time | reference time |"
 echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
