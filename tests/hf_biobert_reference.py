@@ -77,12 +77,13 @@ def parse_args(argv=None):
   return parser.parse_args(argv)
 
 
-# The training rows as (input_ids, labels) and what our input pipeline is built from (NER windows, RE examples).
+# A task's train and dev rows (input_ids, labels), its labels, the function scoring dev predictions, and what our
+# input pipeline builds the training stream from (NER windows, RE examples).
 Data = collections.namedtuple("Data", "train dev labels score train_source")
 
 
 def ner_data(args, tokenizer):
-  """(train rows, eval rows, labels, score function): rows are (input_ids, labels with -100 off first pieces)."""
+  """The task's Data: rows are (input_ids, labels with -100 off first pieces), train_source the train windows."""
   labels = ner.get_labels(args.task_name)
 
   def rows(split):
@@ -102,7 +103,7 @@ def ner_data(args, tokenizer):
 
 
 def re_data(args, tokenizer):
-  """(train rows, eval rows, labels, score function): rows are (input_ids, label id)."""
+  """The task's Data: rows are (input_ids, label id), train_source the train examples."""
   task = relations.get_task(args.task_name)
 
   def rows(split):
@@ -213,22 +214,28 @@ def init_head_from(model, checkpoint):
     model.classifier.bias.copy_(torch.from_numpy(reader.get_tensor("output_bias")))
 
 
+def fail(message):
+  """One line on stderr and exit status 2."""
+  print("hf_biobert_reference.py: error: " + message, file=sys.stderr)
+  sys.exit(2)
+
+
 def check_replay(args):
-  """Exits with one line unless --replay names our run of the same task, data and flags."""
+  """Exits with one line (status 2) unless --replay names our run of the same task, data and flags."""
   path = os.path.join(args.replay, "bert_dllog.json")
   if not os.path.exists(os.path.join(args.replay, "model.ckpt-0.index")) or not os.path.exists(path):
-    sys.exit("hf_biobert_reference.py: error: --replay=%s: no model.ckpt-0 and bert_dllog.json of a training run"
-             % args.replay)
+    fail("--replay=%s: no model.ckpt-0 and bert_dllog.json of a training run" % args.replay)
   with open(path, encoding="utf-8") as f:
     ours = next(json.loads(line[5:])["data"] for line in f if '"step": "PARAMETER"' in line)
-  theirs = {"task_name": args.task_name, "data_dir": args.data_dir, "max_seq_length": args.max_seq_length,
-            "train_batch_size": args.train_batch_size, "learning_rate": args.learning_rate,
-            "num_train_epochs": args.num_train_epochs, "warmup_proportion": args.warmup_proportion,
-            "seed": args.seed, "do_lower_case": True, "trim_padding": True}
-  differ = ["--%s (ours %r, here %r)" % (k, ours.get(k), v) for k, v in theirs.items()
-            if ours.get(k) != v and not (k == "data_dir" and os.path.realpath(ours.get(k, "")) == os.path.realpath(v))]
+  theirs = {"task_name": args.task_name, "data_dir": os.path.realpath(args.data_dir),
+            "max_seq_length": args.max_seq_length, "train_batch_size": args.train_batch_size,
+            "learning_rate": args.learning_rate, "num_train_epochs": args.num_train_epochs,
+            "warmup_proportion": args.warmup_proportion, "seed": args.seed, "do_lower_case": True,
+            "trim_padding": True}
+  ours["data_dir"] = os.path.realpath(ours.get("data_dir") or "")
+  differ = ["--%s (ours %r, here %r)" % (k, ours.get(k), v) for k, v in theirs.items() if ours.get(k) != v]
   if differ:
-    sys.exit("hf_biobert_reference.py: error: --replay=%s ran with other flags: %s" % (args.replay, ", ".join(differ)))
+    fail("--replay=%s ran with other flags: %s" % (args.replay, ", ".join(differ)))
 
 
 def train(model, batches, num_steps, args, dropout_seed=None):
@@ -261,7 +268,7 @@ def predict(model, rows, args):
 
 
 def main(argv=None):
-  """Trains and scores as the flags say; returns the result printed (the scores, throughput, the losses)."""
+  """Trains and scores as the flags say; prints the scores, throughput and training losses as one JSON line."""
   args = parse_args(argv)
   if args.replay:
     check_replay(args)
@@ -288,7 +295,6 @@ def main(argv=None):
   result.update({"throughput_train": throughput, "train_time_sec": seconds, "train_examples": len(data.train),
                  "eval_examples": len(data.dev), "losses": losses})
   print(json.dumps(result))
-  return result
 
 
 if __name__ == "__main__":

@@ -223,3 +223,21 @@ def test_accuracy_script_with_replay_scores_both_alike(minilm_tf_dir, tmp_path):
                              rtol=0, atol=2e-5)
   row = result.stdout.splitlines()[-1].split("|")
   assert row[1].strip() == "rel_gad" and "P " in row[2] and row[2] == row[3], result.stdout
+
+
+def test_replay_of_another_run_is_one_line_exit_2(tmp_path, capsys):
+  # --replay of a run with other flags (here another seed) would replay another stream: refused, naming the flag.
+  (tmp_path / "model.ckpt-0.index").write_text("")
+  (tmp_path / "bert_dllog.json").write_text('DLLL {"step": "PARAMETER", "data": %s}\n' % json.dumps(dict(
+      task_name="gad", data_dir=str(tmp_path), max_seq_length=64, train_batch_size=8, learning_rate=5e-5,
+      num_train_epochs=3.0, warmup_proportion=0.1, seed=1, do_lower_case=True, trim_padding=True)))
+  args = hf_biobert_reference.parse_args(["--kind=re", "--task_name=gad", f"--data_dir={tmp_path}/.",
+                                          "--max_seq_length=64", "--train_batch_size=8", "--num_train_epochs=3",
+                                          "--seed=1", f"--replay={tmp_path}"])
+  hf_biobert_reference.check_replay(args)   # the same flags (data_dir spelt otherwise): accepted
+  args.seed = 2
+  with pytest.raises(SystemExit) as exit_info:
+    hf_biobert_reference.check_replay(args)
+  assert exit_info.value.code == 2
+  assert capsys.readouterr().err == "hf_biobert_reference.py: error: --replay=%s ran with other flags: --seed (ours 1, " \
+                                    "here 2)\n" % tmp_path
