@@ -2,6 +2,7 @@
 with our run's randomness replayed, our fine-tuning loss curve."""
 import argparse
 import json
+import subprocess
 import sys
 
 import numpy as np
@@ -172,8 +173,6 @@ def test_reference_replays_our_run_with_dropout(minilm_tf_dir, tmp_path, kind, t
   # windows in length buckets), it must follow our loss curve up to float32 round-off: 2e-5, as in the test
   # above. Measured: within 1.2e-7 on both. Transformers' own dropout masks move the GAD losses by up to 0.03;
   # layer 2's output taking its attention output's mask, by 2e-4 at the first reported step and 4.8e-3 later.
-  import subprocess
-  import sys
   from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, run_finetuning
   data = tmp_path / "data"
   data.mkdir()
@@ -201,7 +200,6 @@ def test_accuracy_script_with_replay_scores_both_alike(minilm_tf_dir, tmp_path):
   # the test above (so the script did pass --replay, with flags our run's), and the table's two F1 (with P and R)
   # must be equal to its 2 decimals: losses within 1.2e-7 leave the dev predictions alike unless a logit margin
   # is that small.
-  import subprocess
   from conftest import ROOT, SAMPLES, SUBPROCESS_ENV
   gad = tmp_path / "biodata" / "GAD"
   gad.mkdir(parents=True)
@@ -210,8 +208,8 @@ def test_accuracy_script_with_replay_scores_both_alike(minilm_tf_dir, tmp_path):
   (gad / "train.tsv").write_text("".join(rows[:25]), encoding="utf-8")
   (gad / "dev.tsv").write_text("".join(rows[25:50]), encoding="utf-8")
   out = tmp_path / "out"
-  env = dict(SUBPROCESS_ENV, PYTHON=sys.executable, MINILM_DIR=minilm_tf_dir, BIOBERT_DATA_DIR=str(tmp_path / "biodata"),
-             OUT_DIR=str(out), REPLAY="1", EPOCHS="3", BATCH="8", SEQ="64", SEED="3")
+  env = dict(SUBPROCESS_ENV, PYTHON=sys.executable, MINILM_DIR=minilm_tf_dir, OUT_DIR=str(out), REPLAY="1",
+             BIOBERT_DATA_DIR=str(tmp_path / "biodata"), EPOCHS="3", BATCH="8", SEQ="64", SEED="3")
   result = subprocess.run(["bash", f"{ROOT}/biobert/scripts/biobert_accuracy.sh", "rel_gad"], env=env,
                           capture_output=True, text=True, timeout=900)
   assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -239,5 +237,5 @@ def test_replay_of_another_run_is_one_line_exit_2(tmp_path, capsys):
   with pytest.raises(SystemExit) as exit_info:
     hf_biobert_reference.check_replay(args)
   assert exit_info.value.code == 2
-  assert capsys.readouterr().err == "hf_biobert_reference.py: error: --replay=%s ran with other flags: --seed (ours 1, " \
-                                    "here 2)\n" % tmp_path
+  expected = "hf_biobert_reference.py: error: --replay=%s ran with other flags: --seed (ours 1, here 2)\n" % tmp_path
+  assert capsys.readouterr().err == expected
