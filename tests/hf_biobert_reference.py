@@ -14,7 +14,7 @@ linear warmup over --warmup_proportion of the updates, then lr * (1 - step / upd
 ends; transformers' linear schedule would decay from the full lr instead), dropout as in the model's config plus
 0.1 on the head (transformers' default), batch size and epochs as given. The scores are computed by the
 same evaluators (utils/conlleval.py, utils/re_eval.py). It prints one JSON line: the scores, training examples/sec
-and seconds.
+and seconds, and the loss of every update.
 
 With --replay=<output_dir of our run with the same data, flags and --seed>, the reference takes the randomness of
 that run instead of its own (common random numbers): its head starts from our model.ckpt-0, it trains on our
