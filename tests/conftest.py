@@ -35,6 +35,23 @@ def eval_results(output_dir):
     return {k: float(v) for k, v in (line.strip().split(" = ") for line in f)}
 
 
+def first_lines(src, dst, count):
+  """Copies the first `count` lines of a file (a relation TSV's rows); returns them."""
+  with open(src, encoding="utf-8") as f:
+    lines = f.readlines()[:count]
+  with open(dst, "w", encoding="utf-8") as f:
+    f.writelines(lines)
+  return lines
+
+
+def first_sentences(src, dst, count):
+  """Copies the first `count` sentences (blank-line terminated) of an IOB file."""
+  with open(src, encoding="utf-8") as f:
+    blocks = f.read().split("\n\n")[:count]
+  with open(dst, "w", encoding="utf-8") as f:
+    f.write("\n\n".join(blocks) + "\n\n")
+
+
 def make_pretraining_records(text, out_dir, seq, pred, dupe):
   """Runs create_pretraining_data.py on `text` into `out_dir`/part-0.tfrecord (lower-cased, bert-base-uncased's
   vocabulary); returns `out_dir`."""

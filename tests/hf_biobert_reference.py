@@ -282,15 +282,15 @@ def main(argv=None):
   model_class = (transformers.BertForTokenClassification if args.kind == "ner"
                  else transformers.BertForSequenceClassification)
   num_steps = int(len(data.train) / args.train_batch_size * args.num_train_epochs)
-  with tempfile.TemporaryDirectory() as workdir:
-    if args.replay:   # "eager" attention: its dropout is a module replay_dropout can replace
-      model = model_class.from_pretrained(hf_dir, num_labels=len(data.labels), attn_implementation="eager")
-      init_head_from(model, os.path.join(args.replay, "model.ckpt-0"))
+  if args.replay:   # "eager" attention: its dropout is a module replay_dropout can replace
+    model = model_class.from_pretrained(hf_dir, num_labels=len(data.labels), attn_implementation="eager")
+    init_head_from(model, os.path.join(args.replay, "model.ckpt-0"))
+    with tempfile.TemporaryDirectory() as workdir:   # our input pipeline's TFRecord file
       throughput, seconds, losses = train(model, replayed_batches(data, tokenizer, args, workdir), num_steps,
                                           args, replay_dropout(model))
-    else:
-      model = model_class.from_pretrained(hf_dir, num_labels=len(data.labels))
-      throughput, seconds, losses = train(model, shuffled_batches(data.train, args), num_steps, args)
+  else:
+    model = model_class.from_pretrained(hf_dir, num_labels=len(data.labels))
+    throughput, seconds, losses = train(model, shuffled_batches(data.train, args), num_steps, args)
   result = data.score(predict(model, data.dev, args))
   result.update({"throughput_train": throughput, "train_time_sec": seconds, "train_examples": len(data.train),
                  "eval_examples": len(data.dev), "losses": losses})

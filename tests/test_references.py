@@ -149,20 +149,14 @@ def test_reference_finetunes_as_ours_without_dropout(minilm_tf_dir):
   assert sum(tf_losses[-3:]) < sum(tf_losses[:3]) - 0.1   # and it learnt: the third pass's losses are lower
 
 
-def _first_items(src, dst, count, kind):
-  """Writes the first `count` rows (RE) or blank-line separated sentences (NER) of `src` to `dst`."""
-  with open(src, encoding="utf-8") as f:
-    text = f.read()
-  items = text.split("\n\n")[:count] if kind == "ner" else text.splitlines()[:count]
-  with open(dst, "w", encoding="utf-8") as f:
-    f.write("\n\n".join(items) + "\n\n" if kind == "ner" else "\n".join(items) + "\n")
-
-
-def _our_losses(output_dir):
-  """{global step: loss} of the progress lines in our run's bert_dllog.json."""
-  with open(f"{output_dir}/bert_dllog.json", encoding="utf-8") as f:
-    records = [json.loads(line[5:]) for line in f]
-  return {r["step"][0]: r["data"]["loss"] for r in records if isinstance(r["step"], list) and r["step"]}
+def _assert_follows_our_losses(replayed, output_dir):
+  """The reference's losses (one per update) equal our run's logged ones within 2e-5 (float32 round-off, see the
+  test above)."""
+  from utils import plot_log
+  ours = dict(plot_log.read_log(f"{output_dir}/bert_dllog.json")["loss"])
+  np.testing.assert_allclose([replayed[step - 1] for step in sorted(ours)], [ours[s] for s in sorted(ours)],
+                             rtol=0, atol=2e-5)
+  return ours
 
 
 @pytest.mark.parametrize("kind, task, sample, dev", [("re", "gad", "gad/train.tsv", "dev.tsv"),
@@ -173,11 +167,12 @@ def test_reference_replays_our_run_with_dropout(minilm_tf_dir, tmp_path, kind, t
   # windows in length buckets), it must follow our loss curve up to float32 round-off: 2e-5, as in the test
   # above. Measured: within 1.2e-7 on both. Transformers' own dropout masks move the GAD losses by up to 0.03;
   # layer 2's output taking its attention output's mask, by 2e-4 at the first reported step and 4.8e-3 later.
-  from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, run_finetuning
+  from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, first_lines, first_sentences, run_finetuning
   data = tmp_path / "data"
   data.mkdir()
-  _first_items(f"{SAMPLES}/biobert/{sample}", data / "train.tsv", 25, kind)
-  _first_items(f"{SAMPLES}/biobert/{sample}", data / dev, 25, kind)
+  first = first_sentences if kind == "ner" else first_lines
+  first(f"{SAMPLES}/biobert/{sample}", data / "train.tsv", 25)
+  first(f"{SAMPLES}/biobert/{sample}", data / dev, 25)
   flags = ["--max_seq_length=64", "--train_batch_size=8", "--learning_rate=5e-5", "--num_train_epochs=3", "--seed=3"]
   ours = run_finetuning(f"run_{kind}.py", task, minilm_tf_dir, tmp_path / "out", data, "--do_train",
                         "--display_loss_steps=1", *flags)
@@ -188,10 +183,8 @@ def test_reference_replays_our_run_with_dropout(minilm_tf_dir, tmp_path, kind, t
       capture_output=True, text=True, env=SUBPROCESS_ENV, timeout=600)
   assert reference.returncode == 0, reference.stderr[-3000:]
   replayed = json.loads(reference.stdout.splitlines()[-1])["losses"]
-  losses = _our_losses(tmp_path / "out")
+  losses = _assert_follows_our_losses(replayed, tmp_path / "out")
   assert len(replayed) == max(losses) >= 9 and min(losses) == 2   # our first report is after update 2
-  np.testing.assert_allclose([replayed[step - 1] for step in sorted(losses)], [losses[s] for s in sorted(losses)],
-                             rtol=0, atol=2e-5)
 
 
 def test_accuracy_script_with_replay_scores_both_alike(minilm_tf_dir, tmp_path):
@@ -216,9 +209,7 @@ def test_accuracy_script_with_replay_scores_both_alike(minilm_tf_dir, tmp_path):
   assert "REPLAY=1" in result.stdout
   with open(out / "ours" / "rel_gad.reference.json", encoding="utf-8") as f:
     replayed = json.loads(f.read().splitlines()[-1])["losses"]
-  losses = _our_losses(out / "ours" / "rel_gad")
-  np.testing.assert_allclose([replayed[s - 1] for s in sorted(losses)], [losses[s] for s in sorted(losses)],
-                             rtol=0, atol=2e-5)
+  _assert_follows_our_losses(replayed, out / "ours" / "rel_gad")
   row = result.stdout.splitlines()[-1].split("|")
   assert row[1].strip() == "rel_gad" and "P " in row[2] and row[2] == row[3], result.stdout
 

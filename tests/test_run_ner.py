@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SAMPLES, eval_results, run_finetuning
+from conftest import ROOT, SAMPLES, eval_results, first_sentences, run_finetuning
 from utils import conlleval
 
 NCBI = os.path.join(SAMPLES, "biobert", "NCBI-disease")
@@ -25,14 +25,6 @@ def _blocks(path, field=0):
             for block in f.read().split("\n\n") if block.strip()]
 
 
-def _first_sentences(src, dst, count):
-  """Copies the first `count` sentences (blank-line terminated) of an IOB file."""
-  with open(src, encoding="utf-8") as f:
-    blocks = f.read().split("\n\n")[:count]
-  with open(dst, "w", encoding="utf-8") as f:
-    f.write("\n\n".join(blocks) + "\n\n")
-
-
 def test_short_finetune_fits_and_tags_in_the_input_layout(minilm_tf_dir, tmp_path):
   """64 real training sentences in windows of 64 pieces (66 windows: two sentences need two), 15 epochs in
   batches of 4, evaluated on the same sentences: the model fits them (as tests/test_run_classifier.py's MRPC
@@ -41,7 +33,7 @@ def test_short_finetune_fits_and_tags_in_the_input_layout(minilm_tf_dir, tmp_pat
   utils/conlleval.py run on the written labels."""
   data = tmp_path / "data"
   data.mkdir()
-  _first_sentences(os.path.join(NCBI, "train.tsv"), data / "train.tsv", 64)
+  first_sentences(os.path.join(NCBI, "train.tsv"), data / "train.tsv", 64)
   shutil.copy(data / "train.tsv", data / "devel.tsv")
   shutil.copy(os.path.join(NCBI, "devel.tsv"), data / "test.tsv")
   out = tmp_path / "out"

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, eval_results, run_finetuning
+from conftest import ROOT, SAMPLES, SUBPROCESS_ENV, eval_results, first_lines, run_finetuning
 
 BIOBERT = os.path.join(SAMPLES, "biobert")
 
@@ -13,21 +13,13 @@ def _run(model_dir, output_dir, data_dir, task, *args):
   return run_finetuning("run_re.py", task, model_dir, output_dir, data_dir, *args)
 
 
-def _head(src, dst, rows):
-  with open(src, encoding="utf-8") as f:
-    lines = f.readlines()[:rows]
-  with open(dst, "w", encoding="utf-8") as f:
-    f.writelines(lines)
-  return lines
-
-
 def test_short_gad_finetune_fits_its_pairs(minilm_tf_dir, tmp_path):
   """64 real GAD pairs (markers as [unused*] tokens), 10 epochs, evaluated on the same pairs: the model fits
   them (as tests/test_run_classifier.py's MRPC check: a few dozen pairs do not generalise)."""
   data = tmp_path / "gad"
   data.mkdir()
-  lines = _head(os.path.join(BIOBERT, "gad", "train.tsv"), data / "train.tsv", 64)
-  _head(data / "train.tsv", data / "dev.tsv", 64)
+  lines = first_lines(os.path.join(BIOBERT, "gad", "train.tsv"), data / "train.tsv", 64)
+  first_lines(data / "train.tsv", data / "dev.tsv", 64)
   positives = sum(line.rstrip("\n").endswith("\t1") for line in lines)
   majority = max(positives, 64 - positives) / 64
   out = tmp_path / "out"
@@ -51,8 +43,8 @@ def test_chemprot_eval_and_predict_agree_with_re_eval(minilm_tf_dir, tmp_path):
   re_eval.py on test_results.tsv (the same pairs) give the same micro scores."""
   data = tmp_path / "chemprot"
   data.mkdir()
-  _head(os.path.join(BIOBERT, "chemprot", "dev.tsv"), data / "dev.tsv", 121)
-  _head(os.path.join(BIOBERT, "chemprot", "dev.tsv"), data / "test.tsv", 121)
+  first_lines(os.path.join(BIOBERT, "chemprot", "dev.tsv"), data / "dev.tsv", 121)
+  first_lines(os.path.join(BIOBERT, "chemprot", "dev.tsv"), data / "test.tsv", 121)
   out = tmp_path / "out"
   result = _run(minilm_tf_dir, out, data, "chemprot", "--do_eval", "--do_predict", "--use_fp16",
                 "--eval_batch_size=32", "--predict_batch_size=32")
